@@ -4,6 +4,7 @@
  * on the controller alike, e.g. `conv-k3-s1-i28x28x16-o28x28x32-bn-relu`.
  */
 import { Type, type Static } from '@sinclair/typebox'
+import { Value } from '@sinclair/typebox/value'
 import { InvalidSpec } from '../errors.ts'
 
 export const BLOCK_OPS = ['conv', 'dwsep', 'mbconv'] as const
@@ -90,6 +91,10 @@ export function expandedChannels(b: LayerBlockSpec): number {
 }
 
 export function checkBlock(b: BlockSpec): BlockSpec {
+  // Ranges first (zero sizes, one-class heads, huge kernels), against the schema of b's own kind.
+  const schema = isHead(b) ? HeadBlockSchema : LayerBlockSchema
+  const bad = Value.Errors(schema, b).First()
+  if (bad) throw InvalidSpec(`block ${bad.path || '(root)'}: ${bad.message}`)
   if (isHead(b)) return b
   if (b.kernel % 2 === 0) throw InvalidSpec(`kernel must be odd, got ${b.kernel}`)
   if (b.op === 'mbconv' && b.expand === undefined) throw InvalidSpec('mbconv needs expand')
@@ -120,7 +125,10 @@ export function parseBlockKey(key: string): BlockSpec {
   const head = HEAD_RE.exec(key)
   if (head) {
     const [, h, w, c, n] = head.map(Number)
-    return { op: 'head', input: { h, w, c }, classes: n }
+    const spec: HeadBlockSpec = { op: 'head', input: { h, w, c }, classes: n }
+    checkBlock(spec)
+    if (blockKey(spec) !== key) throw InvalidSpec(`inconsistent block key: ${key} (expected ${blockKey(spec)})`)
+    return spec
   }
   const m = KEY_RE.exec(key)
   if (!m) throw InvalidSpec(`not a block key: ${JSON.stringify(key)}`)

@@ -20,7 +20,10 @@ import { OnnxGraph } from './graph.ts'
 
 export type ParamRole = 'conv' | 'gamma' | 'beta' | 'mean' | 'var' | 'fc' | 'bias'
 
-/** Supplies a tensor name for a parameter: an initializer (inference) or a graph input (training). */
+/**
+ * Supplies a tensor name for a parameter: an initializer (inference) or a graph input (training).
+ * `dims` are the tensor's exact dims: conv [cout, cin/group, k, k], fc [classes, channels], others [c].
+ */
 export type ParamSource = (name: string, dims: number[], role: ParamRole) => string
 
 /** He-normal weights, BN identity statistics; deterministic per seed. */
@@ -33,14 +36,8 @@ export function randomParams(graph: OnnxGraph, rng: Rng = createRng(7)): ParamSo
       const std = Math.sqrt(2 / fanIn)
       for (let i = 0; i < size; i++) data[i] = rng.normal() * std
     } else if (role === 'gamma' || role === 'var') data.fill(1)
-    return graph.floatInit(name, role === 'fc' ? [dims[1], dims[0]] : dims, role === 'fc' ? transpose(data, dims[0], dims[1]) : data)
+    return graph.floatInit(name, dims, data)
   }
-}
-
-function transpose(d: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(d.length)
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = d[r * cols + c]
-  return t
 }
 
 function convBnRelu(
@@ -68,9 +65,10 @@ export function emitBlock(g: OnnxGraph, b: BlockSpec, x: string, p: ParamSource,
   if (isHead(b)) {
     const pooled = g.op('GlobalAveragePool', [x])
     const flat = g.op('Flatten', [pooled], { axis: 1 })
+    // The fc weight is [classes, channels] (as a ParamSource is told), hence transB.
     const w = p(`${prefix}.fc.weight`, [b.classes, b.input.c], 'fc')
     const bias = p(`${prefix}.fc.bias`, [b.classes], 'bias')
-    return g.op('Gemm', [flat, w, bias])
+    return g.op('Gemm', [flat, w, bias], { transB: 1 })
   }
   return emitLayer(g, b, x, p, prefix)
 }
@@ -109,10 +107,13 @@ export interface BuiltModel {
 }
 
 /** One block as a standalone model with random weights: what an agent times. */
-export function buildBlockModel(b: BlockSpec, opts: { batch?: number; seed?: number } = {}): BuiltModel {
+export function buildBlockModel(
+  b: BlockSpec,
+  opts: { batch?: number; seed?: number; params?: (g: OnnxGraph) => ParamSource } = {},
+): BuiltModel {
   const batch = opts.batch ?? 1
   const g = new OnnxGraph('block')
-  const p = randomParams(g, createRng(opts.seed ?? 7))
+  const p = opts.params ? opts.params(g) : randomParams(g, createRng(opts.seed ?? 7))
   const inputDims = isHead(b) ? [batch, b.input.c, b.input.h, b.input.w] : [batch, b.input.c, b.input.h, b.input.w]
   const x = g.input('x', inputDims)
   const y = emitBlock(g, b, x, p, 'b0')

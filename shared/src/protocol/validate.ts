@@ -4,7 +4,8 @@
  */
 import { FormatRegistry } from '@sinclair/typebox'
 import { TypeCompiler, type TypeCheck } from '@sinclair/typebox/compiler'
-import { MAX_PAYLOAD_BYTES, messageSchemas, type MessageKind, type MessageOf } from './messages.ts'
+import { defineError } from '../errors.ts'
+import { CancelMessageSchema, JobMessageSchema, MAX_PAYLOAD_BYTES, messageSchemas, type MessageKind, type MessageOf } from './messages.ts'
 
 if (!FormatRegistry.Has('date-time'))
   FormatRegistry.Set('date-time', (v) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(v) && !Number.isNaN(Date.parse(v)))
@@ -12,6 +13,19 @@ if (!FormatRegistry.Has('date-time'))
 const checkers = Object.fromEntries(
   Object.entries(messageSchemas).map(([k, s]) => [k, TypeCompiler.Compile(s)]),
 ) as { [K in MessageKind]: TypeCheck<(typeof messageSchemas)[K]> }
+
+/** `jobs` is a union; its `type` picks the variant, so a reason can name the field inside it. */
+const jobVariants: Record<string, TypeCheck<any>> = {
+  job: TypeCompiler.Compile(JobMessageSchema),
+  cancel: TypeCompiler.Compile(CancelMessageSchema),
+}
+
+/** A sender built a message its peers would drop (schema or size): a bug on the sending side. */
+export const InvalidOutboundMessage = defineError(
+  'FLEETNAS_ERR_PROTOCOL_INVALID_MESSAGE',
+  500,
+  (kind: string, reason: string) => `refusing to send an invalid ${kind} message: ${reason}`,
+)
 
 export type Decoded<T> = { ok: true; value: T } | { ok: false; reason: string }
 
@@ -30,13 +44,19 @@ export function decodeMessage<K extends MessageKind>(kind: K, payload: Uint8Arra
 export function checkMessage<K extends MessageKind>(kind: K, value: unknown): Decoded<MessageOf[K]> {
   const checker = checkers[kind] as TypeCheck<any>
   if (checker.Check(value)) return { ok: true, value: value as MessageOf[K] }
-  const first = checker.Errors(value).First()
+  const type = (value as { type?: unknown } | null)?.type
+  const variant = kind === 'jobs' && typeof type === 'string' && Object.hasOwn(jobVariants, type) ? jobVariants[type] : undefined
+  const first = (variant ?? checker).Errors(value).First()
   const where = first?.path ? first.path : '(root)'
   return { ok: false, reason: `${kind} message: ${where}: ${first?.message ?? 'invalid'}` }
 }
 
 export function encodeMessage<K extends MessageKind>(kind: K, value: MessageOf[K]): string {
   const checked = checkMessage(kind, value)
-  if (!checked.ok) throw new Error(`refusing to send an invalid ${kind} message: ${checked.reason}`)
-  return JSON.stringify(value)
+  if (!checked.ok) throw InvalidOutboundMessage(kind, checked.reason)
+  const text = JSON.stringify(value)
+  // The schema allows arrays whose JSON can exceed the receiver's size limit; split such messages.
+  const size = Buffer.byteLength(text)
+  if (size > MAX_PAYLOAD_BYTES) throw InvalidOutboundMessage(kind, `payload of ${size} bytes exceeds ${MAX_PAYLOAD_BYTES}`)
+  return text
 }

@@ -1,0 +1,116 @@
+/** `fleetnas campaign create|list|show|watch|cancel`: campaigns through the HTTP API. */
+import { readFile } from 'node:fs/promises'
+import cliProgress from 'cli-progress'
+import { InvalidSpec } from '@fleetnas/shared'
+import type { ApiClient } from '../api-client.ts'
+import { TERMINAL_CAMPAIGN_STATES, type CampaignView } from '../api-types.ts'
+import { table } from '../format.ts'
+
+export interface CreateCampaignOptions {
+  name: string
+  blocksFile?: string
+  searchSpace?: string
+  sample?: number
+  device?: string[]
+  profile?: string[]
+  runtime?: string[]
+  threads?: number[]
+  warmupRuns?: number
+  minRuns?: number
+  minTimeMs?: number
+  maxCv?: number
+  timeoutMs?: number
+  retries?: number
+}
+
+export async function buildCampaignBody(o: CreateCampaignOptions): Promise<Record<string, unknown>> {
+  if (!o.blocksFile && !o.searchSpace) throw InvalidSpec('give --blocks-file FILE or --search-space default')
+  if (!o.device?.length && !o.profile?.length) throw InvalidSpec('give at least one --device ID or --profile NAME')
+  const body: Record<string, unknown> = {
+    name: o.name,
+    targets: { ...(o.device?.length ? { devices: o.device } : {}), ...(o.profile?.length ? { hardwareProfiles: o.profile } : {}) },
+  }
+  if (o.blocksFile) {
+    let blocks: unknown
+    try {
+      blocks = JSON.parse(await readFile(o.blocksFile, 'utf8'))
+    } catch (e) {
+      throw InvalidSpec(`--blocks-file ${o.blocksFile}: ${(e as Error).message}`)
+    }
+    body.blocks = blocks
+  }
+  if (o.searchSpace) body.searchSpace = o.searchSpace
+  if (o.sample !== undefined) body.sample = o.sample
+  if (o.runtime?.length) body.runtimes = o.runtime
+  if (o.threads?.length) body.threads = o.threads
+  const settings: Record<string, number> = {}
+  if (o.warmupRuns !== undefined) settings.warmupRuns = o.warmupRuns
+  if (o.minRuns !== undefined) settings.minRuns = o.minRuns
+  if (o.minTimeMs !== undefined) settings.minTimeMs = o.minTimeMs
+  if (o.maxCv !== undefined) settings.maxCv = o.maxCv
+  if (Object.keys(settings).length) body.settings = settings
+  if (o.timeoutMs !== undefined) body.executionTimeoutMs = o.timeoutMs
+  if (o.retries !== undefined) body.maxRetries = o.retries
+  return body
+}
+
+export async function createCampaign(api: ApiClient, o: CreateCampaignOptions): Promise<string> {
+  const { id } = await api.post<{ id: string }>('/v1/campaigns', await buildCampaignBody(o))
+  return id
+}
+
+export async function listCampaigns(api: ApiClient): Promise<string> {
+  const reply = await api.get<CampaignView[] | { items: CampaignView[] }>('/v1/campaigns')
+  const items = Array.isArray(reply) ? reply : reply.items
+  if (items.length === 0) return 'no campaigns yet'
+  return table(
+    ['ID', 'NAME', 'STATE', 'DONE', 'FAILED', 'TOTAL', 'CREATED'],
+    items.map((c) => [c.id, c.name, c.state, c.progress.succeeded, c.progress.failed, c.progress.total, c.createdAt ?? '']),
+  )
+}
+
+export function describeCampaign(c: CampaignView): string {
+  const head = `campaign ${c.id} "${c.name}": ${c.state}, ${c.progress.succeeded}/${c.progress.total} blocks stored, ${c.progress.failed} failed`
+  if (c.executions.length === 0) return head
+  const rows = c.executions.map((e) => [e.id, e.deviceId, e.runtime, e.threads, e.state, `${e.done}/${e.total}`, e.attempts, e.reason ?? ''])
+  return `${head}\n\n${table(['EXECUTION', 'DEVICE', 'RUNTIME', 'THREADS', 'STATE', 'BLOCKS', 'ATTEMPTS', 'REASON'], rows)}`
+}
+
+export async function showCampaign(api: ApiClient, id: string): Promise<string> {
+  return describeCampaign(await api.get<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`))
+}
+
+export async function cancelCampaign(api: ApiClient, id: string): Promise<string> {
+  await api.post(`/v1/campaigns/${encodeURIComponent(id)}/cancel`)
+  return `campaign ${id} canceled`
+}
+
+/**
+ * Polls the campaign and draws a live progress bar until it ends (or `signal` aborts).
+ * Returns the final view. The bar goes to stderr so stdout stays clean for scripts.
+ */
+export async function watchCampaign(
+  api: ApiClient,
+  id: string,
+  opts: { intervalMs?: number; signal?: AbortSignal; bar?: boolean } = {},
+): Promise<CampaignView> {
+  const interval = opts.intervalMs ?? 500
+  const showBar = opts.bar ?? process.stderr.isTTY === true
+  const bar = new cliProgress.SingleBar(
+    { format: 'campaign {id} |{bar}| {percentage}% {value}/{total} blocks, {failed} failed | {state} | ETA {eta_formatted}', hideCursor: true, stream: process.stderr, noTTYOutput: !showBar, notTTYSchedule: 5000 },
+    cliProgress.Presets.shades_classic,
+  )
+  let view = await api.get<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`)
+  bar.start(Math.max(view.progress.total, 1), view.progress.succeeded, { id, failed: view.progress.failed, state: view.state })
+  try {
+    while (!TERMINAL_CAMPAIGN_STATES.has(view.state) && !opts.signal?.aborted) {
+      await new Promise((r) => setTimeout(r, interval))
+      view = await api.get<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`)
+      bar.setTotal(Math.max(view.progress.total, 1))
+      bar.update(view.progress.succeeded, { failed: view.progress.failed, state: view.state })
+    }
+  } finally {
+    bar.stop()
+  }
+  return view
+}

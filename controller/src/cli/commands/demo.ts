@@ -1,0 +1,120 @@
+/**
+ * `fleetnas demo`: the whole profiling loop on this machine with nothing to configure. Starts a
+ * controller (embedded broker, free ports, temporary data dir, no auth), one local agent process,
+ * runs a small campaign, prints a LUT summary and the API address, then serves until Ctrl-C.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { hostname, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { defineError } from '@fleetnas/shared'
+import { ApiClient } from '../api-client.ts'
+import type { DeviceView, LutView } from '../api-types.ts'
+import { describeCampaign, watchCampaign } from './campaign.ts'
+import { summarizeLut } from './lut.ts'
+
+const DemoFailed = defineError('FLEETNAS_ERR_DEMO_FAILED', 500, (why: string) => `demo failed: ${why}`)
+
+export interface DemoOptions {
+  blocks: number
+  threads: number
+  httpPort: number
+  dataDir?: string
+  /** Exit after the summary instead of serving until Ctrl-C (scripts, tests). */
+  exit: boolean
+  seed: number
+  log: (line: string) => void
+}
+
+const AGENT_BIN = fileURLToPath(new URL('../../../../agent/bin/fleetnas-agent.js', import.meta.url))
+
+async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined) return v
+    if (signal?.aborted) throw DemoFailed(`interrupted while waiting for ${what}`)
+    if (Date.now() > deadline) throw DemoFailed(`timed out after ${timeoutMs / 1000}s waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, 200))
+  }
+}
+
+function startAgentProcess(args: string[]): ChildProcess {
+  return spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
+}
+
+function stopProcess(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve()
+  return new Promise((resolve) => {
+    const force = setTimeout(() => child.kill('SIGKILL'), 10_000)
+    child.once('exit', () => {
+      clearTimeout(force)
+      resolve()
+    })
+    child.kill('SIGTERM')
+  })
+}
+
+export async function runDemo(o: DemoOptions): Promise<void> {
+  const { startController } = await import('../../index.ts')
+  const ownDir = o.dataDir === undefined
+  const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'fleetnas-demo-')))
+  const interrupted = new AbortController()
+  const onSignal = () => interrupted.abort()
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+
+  o.log(`fleetnas demo: data in ${dataDir}`)
+  const controller = await startController({ dataDir, httpPort: o.httpPort, mqttPort: 0, insecure: true, logLevel: 'warn' })
+  const api = new ApiClient({ api: controller.httpUrl })
+  const deviceId = `demo-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 100)
+  let agent: ChildProcess | undefined
+  try {
+    o.log(`controller up: API ${controller.httpUrl} (docs ${controller.httpUrl}/docs), MQTT ${controller.mqttUrl}`)
+    agent = startAgentProcess([
+      '--broker', controller.mqttUrl,
+      '--state-dir', join(dataDir, 'agent'),
+      '--device-id', deviceId,
+      '--threads', String(o.threads),
+      '--log-level', 'warn',
+    ])
+    const device = await waitFor('the local agent to come online', 60_000, async () => {
+      const devices = await api.get<DeviceView[] | { items: DeviceView[] }>('/v1/devices')
+      const list = Array.isArray(devices) ? devices : devices.items
+      return list.find((d) => d.id === deviceId && d.status === 'online')
+    }, interrupted.signal)
+    o.log(`agent ${device.id} online: hardware profile ${device.hardwareProfile}, ${device.inventory?.cpuModel ?? 'unknown CPU'}`)
+
+    const { id } = await api.post<{ id: string }>('/v1/campaigns', {
+      name: 'demo',
+      searchSpace: 'default',
+      sample: o.blocks,
+      targets: { devices: [deviceId] },
+      runtimes: ['onnxruntime'],
+      threads: [o.threads],
+    })
+    o.log(`campaign ${id}: ${o.blocks} blocks of the default search space, onnxruntime, ${o.threads} thread(s)`)
+    const done = await watchCampaign(api, id, { signal: interrupted.signal, bar: true })
+    if (done.state !== 'SUCCEEDED') throw DemoFailed(`campaign ended ${done.state}\n${describeCampaign(done)}`)
+
+    const q = new URLSearchParams({ runtime: 'onnxruntime', threads: String(o.threads) })
+    const lut = await api.get<LutView>(`/v1/luts/${encodeURIComponent(device.hardwareProfile)}?${q}`)
+    o.log('')
+    o.log(summarizeLut(lut))
+    o.log('')
+    o.log(`API: ${controller.httpUrl}  (docs: ${controller.httpUrl}/docs)`)
+    o.log(`try: npx fleetnas lut show ${device.hardwareProfile} --threads ${o.threads} --api ${controller.httpUrl}`)
+    if (!o.exit && !interrupted.signal.aborted) {
+      o.log('serving; press Ctrl-C to stop')
+      await new Promise<void>((resolve) => interrupted.signal.addEventListener('abort', () => resolve(), { once: true }))
+    }
+  } finally {
+    process.off('SIGINT', onSignal)
+    process.off('SIGTERM', onSignal)
+    if (agent) await stopProcess(agent)
+    await controller.stop()
+    if (ownDir) await rm(dataDir, { recursive: true, force: true })
+    o.log('demo stopped')
+  }
+}
