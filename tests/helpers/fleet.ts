@@ -1,0 +1,83 @@
+/**
+ * Test helpers for whole-fleet tests: a real controller (in this process), real agent processes
+ * (agent/bin/fleetnas-agent.js), and waits on API state instead of fixed sleeps.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { ApiClient } from '../../controller/src/cli/api-client.ts'
+import type { CampaignView, DeviceView } from '../../controller/src/cli/api-types.ts'
+
+export const AGENT_BIN = fileURLToPath(new URL('../../agent/bin/fleetnas-agent.js', import.meta.url))
+export const CLI_BIN = fileURLToPath(new URL('../../controller/bin/fleetnas.js', import.meta.url))
+
+export async function tempDir(prefix = 'fleetnas-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix))
+  return { path, remove: () => rm(path, { recursive: true, force: true }) }
+}
+
+export interface AgentProcess {
+  child: ChildProcess
+  output: () => string
+  stop: (signal?: NodeJS.Signals) => Promise<void>
+}
+
+/** Starts an agent process; its stderr/stdout are kept for failure messages. */
+export function spawnAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentProcess {
+  const child = spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
+  let out = ''
+  child.stdout!.on('data', (d) => (out += d))
+  child.stderr!.on('data', (d) => (out += d))
+  return {
+    child,
+    output: () => out,
+    stop: (signal: NodeJS.Signals = 'SIGTERM') =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null || child.signalCode !== null) return resolve()
+        const force = setTimeout(() => child.kill('SIGKILL'), 15_000)
+        child.once('exit', () => {
+          clearTimeout(force)
+          resolve()
+        })
+        child.kill(signal)
+      }),
+  }
+}
+
+/** Polls `probe` until it returns a value; fails with `what` after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 150): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  let last: unknown
+  for (;;) {
+    try {
+      const v = await probe()
+      if (v !== undefined && v !== false) return v as T
+    } catch (e) {
+      last = e
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+export async function devices(api: ApiClient): Promise<DeviceView[]> {
+  const r = await api.get<DeviceView[] | { items: DeviceView[] }>('/v1/devices')
+  return Array.isArray(r) ? r : r.items
+}
+
+export function waitOnline(api: ApiClient, ids: string[], timeoutMs = 60_000): Promise<DeviceView[]> {
+  return until(`devices ${ids.join(', ')} online`, async () => {
+    const list = await devices(api)
+    const found = ids.map((id) => list.find((d) => d.id === id && d.status === 'online'))
+    return found.every(Boolean) ? (found as DeviceView[]) : undefined
+  }, timeoutMs)
+}
+
+export function waitCampaign(api: ApiClient, id: string, done: (c: CampaignView) => boolean, what: string, timeoutMs = 300_000): Promise<CampaignView> {
+  return until(what, async () => {
+    const c = await api.get<CampaignView>(`/v1/campaigns/${id}`)
+    return done(c) ? c : undefined
+  }, timeoutMs, 250)
+}
