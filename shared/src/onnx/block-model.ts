@@ -22,7 +22,9 @@ export type ParamRole = 'conv' | 'gamma' | 'beta' | 'mean' | 'var' | 'fc' | 'bia
 
 /**
  * Supplies a tensor name for a parameter: an initializer (inference) or a graph input (training).
- * `dims` are the tensor's exact dims: conv [cout, cin/group, k, k], fc [classes, channels], others [c].
+ * `dims` are the logical dims: conv [cout, cin/group, k, k], BN and bias [c], fc [classes, channels].
+ * The fc tensor itself must be Gemm's B operand, [channels, classes]: transpose `dims` for it
+ * (as `randomParams` does and the training engine's layout expects).
  */
 export type ParamSource = (name: string, dims: number[], role: ParamRole) => string
 
@@ -36,8 +38,14 @@ export function randomParams(graph: OnnxGraph, rng: Rng = createRng(7)): ParamSo
       const std = Math.sqrt(2 / fanIn)
       for (let i = 0; i < size; i++) data[i] = rng.normal() * std
     } else if (role === 'gamma' || role === 'var') data.fill(1)
-    return graph.floatInit(name, dims, data)
+    return graph.floatInit(name, role === 'fc' ? [dims[1], dims[0]] : dims, role === 'fc' ? transpose(data, dims[0], dims[1]) : data)
   }
+}
+
+function transpose(d: Float32Array, rows: number, cols: number): Float32Array {
+  const t = new Float32Array(d.length)
+  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = d[r * cols + c]
+  return t
 }
 
 function convBnRelu(
@@ -65,10 +73,9 @@ export function emitBlock(g: OnnxGraph, b: BlockSpec, x: string, p: ParamSource,
   if (isHead(b)) {
     const pooled = g.op('GlobalAveragePool', [x])
     const flat = g.op('Flatten', [pooled], { axis: 1 })
-    // The fc weight is [classes, channels] (as a ParamSource is told), hence transB.
     const w = p(`${prefix}.fc.weight`, [b.classes, b.input.c], 'fc')
     const bias = p(`${prefix}.fc.bias`, [b.classes], 'bias')
-    return g.op('Gemm', [flat, w, bias], { transB: 1 })
+    return g.op('Gemm', [flat, w, bias])
   }
   return emitLayer(g, b, x, p, prefix)
 }

@@ -6,7 +6,7 @@
  * and results topics, and subscribe only to its own jobs and acks topics (exact filters, no
  * wildcards). Everything else is the controller's.
  */
-import { AGENT_PUBLISH_KINDS, agentSubscriptions, parseTopic } from './topics.ts'
+import { AGENT_PUBLISH_KINDS, agentSubscriptions, isValidId, parseTopic } from './topics.ts'
 
 export function mayPublish(deviceId: string, topic: string): boolean {
   const parsed = parseTopic(topic)
@@ -14,5 +14,6 @@ export function mayPublish(deviceId: string, topic: string): boolean {
 }
 
 export function maySubscribe(deviceId: string, topicFilter: string): boolean {
-  return agentSubscriptions(deviceId).includes(topicFilter)
+  // A username such as '+' would otherwise turn its own filters into wildcards over every device.
+  return isValidId(deviceId) && agentSubscriptions(deviceId).includes(topicFilter)
 }

@@ -1,0 +1,34 @@
+/** What a user asks for when creating a campaign (the body of POST /v1/campaigns). */
+import { Type, type Static } from '@sinclair/typebox'
+import { BlockSpecSchema, MeasureSettingsSchema, RuntimeSchema } from '@fleetnas/shared'
+
+const IdString = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })
+
+export const CampaignInputSchema = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    /** Blocks to measure; their canonical keys are what the jobs carry. */
+    blocks: Type.Optional(Type.Array(BlockSpecSchema, { maxItems: 20000 })),
+    /** Every block key of the default search space. */
+    searchSpace: Type.Optional(Type.Literal('default')),
+    /** Measure a seeded random sample of this many of the keys. */
+    sample: Type.Optional(Type.Integer({ minimum: 1, maximum: 20000 })),
+    /** Seed of the sample (default 1). */
+    seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+    targets: Type.Object(
+      {
+        devices: Type.Optional(Type.Array(IdString, { maxItems: 10000 })),
+        hardwareProfiles: Type.Optional(Type.Array(IdString, { maxItems: 1000 })),
+      },
+      { additionalProperties: false },
+    ),
+    runtimes: Type.Optional(Type.Array(RuntimeSchema, { minItems: 1, maxItems: 2, uniqueItems: true })),
+    /** Thread counts to measure with; default: each device's own `threads`. */
+    threads: Type.Optional(Type.Array(Type.Integer({ minimum: 1, maximum: 256 }), { minItems: 1, maxItems: 16, uniqueItems: true })),
+    settings: Type.Optional(Type.Partial(MeasureSettingsSchema, { additionalProperties: false })),
+    executionTimeoutMs: Type.Optional(Type.Integer({ minimum: 100, maximum: 7 * 24 * 3600_000 })),
+    maxRetries: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+  },
+  { additionalProperties: false },
+)
+export type CampaignInput = Static<typeof CampaignInputSchema>

@@ -1,0 +1,68 @@
+/**
+ * Turns a campaign request into what gets stored: the block keys (explicit blocks, the default
+ * search space, optionally a seeded sample) and one execution per (device, runtime, threads) over
+ * the target devices known now. Pure apart from reading devices; throws catalogue errors.
+ */
+import { blockKey, checkBlock, createRng, isFleetnasError, spaceBlockKeys, type RuntimeName } from '@fleetnas/shared'
+import type { Device } from '../store/devices.ts'
+import { CampaignBlockInvalid, CampaignNoBlocks, CampaignNoTargets, CampaignUnknownDevice } from '../errors.ts'
+import type { CampaignInput } from './input.ts'
+
+export function planKeys(input: CampaignInput): string[] {
+  if (input.blocks === undefined && input.searchSpace === undefined) throw CampaignNoBlocks('give `blocks` (block specs) or `searchSpace: "default"`')
+  const keys = new Set<string>()
+  input.blocks?.forEach((b, i) => {
+    try {
+      keys.add(blockKey(checkBlock(b)))
+    } catch (e) {
+      if (isFleetnasError(e)) throw CampaignBlockInvalid(`blocks/${i}: ${e.message}`)
+      throw e
+    }
+  })
+  if (input.searchSpace === 'default') for (const k of spaceBlockKeys()) keys.add(k)
+  let list = [...keys]
+  if (list.length === 0) throw CampaignNoBlocks('`blocks` is empty')
+  if (input.sample !== undefined && input.sample < list.length) {
+    const order = new Map(list.map((k, i) => [k, i]))
+    list = createRng(input.seed ?? 1)
+      .shuffle([...list])
+      .slice(0, input.sample)
+      .sort((a, b) => order.get(a)! - order.get(b)!)
+  }
+  return list
+}
+
+export interface PlannedExecution {
+  deviceId: string
+  runtime: RuntimeName
+  threads: number
+}
+
+export interface DeviceLookup {
+  get(id: string): Device | undefined
+  listByProfile(profile: string): Device[]
+}
+
+export function planExecutions(input: CampaignInput, devices: DeviceLookup): PlannedExecution[] {
+  const named = input.targets.devices ?? []
+  const profiles = input.targets.hardwareProfiles ?? []
+  if (named.length === 0 && profiles.length === 0) throw CampaignNoTargets('`targets` names no devices and no hardwareProfiles')
+  const unknown = named.filter((id) => devices.get(id) === undefined)
+  if (unknown.length > 0) throw CampaignUnknownDevice(unknown)
+  const targets = new Map<string, Device>()
+  for (const id of named) targets.set(id, devices.get(id)!)
+  for (const p of profiles) for (const d of devices.listByProfile(p)) targets.set(d.id, d)
+  if (targets.size === 0) throw CampaignNoTargets(`no known device has hardware profile ${profiles.join(' or ')}`)
+
+  const runtimes: RuntimeName[] = input.runtimes ?? ['onnxruntime']
+  const planned: PlannedExecution[] = []
+  for (const d of targets.values()) {
+    for (const runtime of runtimes) {
+      // A device that has not said what it runs (no info yet) gets the job and may reject it.
+      if (d.runtimes.length > 0 && !d.runtimes.some((r) => r.name === runtime)) continue
+      for (const threads of input.threads ?? [d.threads ?? 1]) planned.push({ deviceId: d.id, runtime, threads })
+    }
+  }
+  if (planned.length === 0) throw CampaignNoTargets(`no target device reports runtime ${runtimes.join(' or ')}`)
+  return planned
+}

@@ -1,0 +1,342 @@
+/**
+ * The campaign scheduler. A campaign has one execution per (device, runtime, threads); an execution
+ * is carried out by jobs (jobId `${executionId}-a${attempt}`) sent to its device. A device works on
+ * one execution at a time (oldest campaign first) so two jobs never compete for its cores.
+ *
+ * States follow AWS IoT Jobs: an execution is QUEUED until the agent reports progress, then
+ * IN_PROGRESS; SUCCEEDED once every block key is stored; after a timeout (no progress for
+ * executionTimeoutMs while the device is online) or a FAILED report it is retried with a new job
+ * that skips the stored keys, up to maxRetries, then ends TIMED_OUT or FAILED; REJECTED by the
+ * agent is final; CANCELED by the user. A device coming back online gets its current job again.
+ * Everything lives in SQLite, so `start()` after a restart just re-evaluates.
+ */
+import crypto from 'node:crypto'
+import {
+  DEFAULT_MEASURE_SETTINGS,
+  encodeMessage,
+  MAX_PAYLOAD_BYTES,
+  PROTOCOL_VERSION,
+  topics,
+  type JobMessage,
+  type JobStateMessage,
+} from '@fleetnas/shared'
+import type { Logger } from 'pino'
+import type { Store } from '../store/db.ts'
+import { FAILED_STATES, TERMINAL_STATES, type Campaign, type CampaignState, type Execution } from '../store/campaigns.ts'
+import type { Publisher } from '../mqtt/client.ts'
+import type { SchedulerEvents } from '../mqtt/handlers/context.ts'
+import { CampaignFinished, CampaignNotFound } from '../errors.ts'
+import type { CampaignInput } from './input.ts'
+import { planExecutions, planKeys } from './plan.ts'
+
+export interface SchedulerOptions {
+  store: Store
+  publisher: Publisher
+  log: Logger
+  defaults: { executionTimeoutMs: number; maxRetries: number }
+  intervalMs: number
+  now?: () => Date
+}
+
+export interface ExecutionView {
+  id: string
+  deviceId: string
+  runtime: string
+  threads: number
+  state: string
+  attempts: number
+  retries: number
+  done: number
+  total: number
+  reason: string | null
+  startedAt: string | null
+  finishedAt: string | null
+}
+
+export interface CampaignView {
+  id: string
+  name: string
+  state: CampaignState
+  createdAt: string
+  updatedAt: string
+  blocks: number
+  runtimes: string[]
+  settings: Campaign['settings']
+  targets: Campaign['targets']
+  executionTimeoutMs: number
+  maxRetries: number
+  progress: { total: number; succeeded: number; failed: number }
+  executions: ExecutionView[]
+}
+
+export class Scheduler implements SchedulerEvents {
+  private timer?: NodeJS.Timeout
+  private readonly store: Store
+  private readonly log: Logger
+  private readonly now: () => Date
+
+  constructor(private readonly opts: SchedulerOptions) {
+    this.store = opts.store
+    this.log = opts.log
+    this.now = opts.now ?? (() => new Date())
+  }
+
+  private iso(): string {
+    return this.now().toISOString()
+  }
+
+  /** Re-evaluates everything stored (after a restart), then watches for timeouts. */
+  start(): void {
+    for (const id of this.store.campaigns.unfinishedCampaignIds()) this.refreshCampaign(id)
+    for (const deviceId of this.store.campaigns.devicesWithUnfinished()) this.pump(deviceId, true)
+    this.timer = setInterval(() => this.checkTimeouts(), this.opts.intervalMs)
+    this.timer.unref()
+  }
+
+  stop(): void {
+    if (this.timer) clearInterval(this.timer)
+    this.timer = undefined
+  }
+
+  createCampaign(input: CampaignInput): { id: string } {
+    const keys = planKeys(input)
+    const planned = planExecutions(input, this.store.devices)
+    const id = `c-${crypto.randomBytes(5).toString('hex')}`
+    const executions = planned.map((p, i) => ({ ...p, id: `${id}-e${i + 1}` }))
+    this.store.campaigns.create(
+      {
+        id,
+        name: input.name,
+        runtimes: input.runtimes ?? ['onnxruntime'],
+        settings: { ...DEFAULT_MEASURE_SETTINGS, ...input.settings },
+        targets: input.targets,
+        executionTimeoutMs: input.executionTimeoutMs ?? this.opts.defaults.executionTimeoutMs,
+        maxRetries: input.maxRetries ?? this.opts.defaults.maxRetries,
+      },
+      keys,
+      executions,
+      this.iso(),
+    )
+    this.log.info({ campaignId: id, name: input.name, blocks: keys.length, executions: executions.length }, 'campaign created')
+    for (const deviceId of new Set(executions.map((e) => e.deviceId))) this.pump(deviceId, false)
+    return { id }
+  }
+
+  cancelCampaign(id: string): CampaignView {
+    const campaign = this.store.campaigns.get(id)
+    if (!campaign) throw CampaignNotFound(id)
+    if (campaign.state === 'SUCCEEDED' || campaign.state === 'FAILED') throw CampaignFinished(id, campaign.state)
+    const now = this.iso()
+    const stopped = this.store.transaction(() => {
+      const open = this.store.campaigns.executions(id).filter((e) => !TERMINAL_STATES.has(e.state))
+      for (const e of open) this.store.campaigns.setState(e.id, 'CANCELED', now, 'campaign canceled')
+      this.store.campaigns.cancel(id, now)
+      return open
+    })
+    for (const e of stopped) {
+      if (e.jobId) this.send(e.deviceId, encodeMessage('jobs', { v: PROTOCOL_VERSION, type: 'cancel', jobId: e.jobId, time: now }), e.jobId)
+    }
+    this.log.info({ campaignId: id, canceled: stopped.length }, 'campaign canceled')
+    for (const deviceId of new Set(stopped.map((e) => e.deviceId))) this.pump(deviceId, false)
+    return this.view(id)
+  }
+
+  view(id: string): CampaignView {
+    const c = this.store.campaigns.get(id)
+    if (!c) throw CampaignNotFound(id)
+    const executions = this.store.campaigns.executions(id)
+    const total = c.keyCount * executions.length
+    const succeeded = executions.reduce((s, e) => s + e.done, 0)
+    const failed = executions.filter((e) => FAILED_STATES.has(e.state)).reduce((s, e) => s + (c.keyCount - e.done), 0)
+    return {
+      id: c.id,
+      name: c.name,
+      state: c.state,
+      createdAt: c.createdAt,
+      updatedAt: c.updatedAt,
+      blocks: c.keyCount,
+      runtimes: c.runtimes,
+      settings: c.settings,
+      targets: c.targets,
+      executionTimeoutMs: c.executionTimeoutMs,
+      maxRetries: c.maxRetries,
+      progress: { total, succeeded, failed },
+      executions: executions.map((e) => ({
+        id: e.id,
+        deviceId: e.deviceId,
+        runtime: e.runtime,
+        threads: e.threads,
+        state: e.state,
+        attempts: e.attempts,
+        retries: e.retries,
+        done: e.done,
+        total: c.keyCount,
+        reason: e.reason,
+        startedAt: e.startedAt,
+        finishedAt: e.finishedAt,
+      })),
+    }
+  }
+
+  list(): CampaignView[] {
+    return this.store.campaigns.list().map((c) => this.view(c.id))
+  }
+
+  // ---- events from MQTT handlers ----
+
+  onDeviceOnline(deviceId: string): void {
+    this.pump(deviceId, true)
+  }
+
+  onJobState(deviceId: string, msg: JobStateMessage): boolean {
+    const owner = this.store.campaigns.jobOwner(msg.jobId)
+    if (!owner || owner.deviceId !== deviceId) return false
+    const e = this.store.campaigns.execution(owner.executionId)!
+    // Late news about a finished execution or a superseded attempt changes nothing.
+    if (TERMINAL_STATES.has(e.state) || e.jobId !== msg.jobId) return true
+    const now = this.iso()
+    switch (msg.state) {
+      case 'ACCEPTED':
+      case 'IN_PROGRESS':
+        this.store.campaigns.progress(e.id, now, msg.progress?.done, msg.progress?.total)
+        if (e.state !== 'IN_PROGRESS') {
+          this.store.campaigns.setState(e.id, 'IN_PROGRESS', now)
+          this.refreshCampaign(e.campaignId)
+        }
+        break
+      case 'SUCCEEDED':
+        // Results may still be on their way; complete() decides, the timeout catches missing ones.
+        this.store.campaigns.agentFinished(e.id, now)
+        this.complete(e.id)
+        break
+      case 'FAILED':
+      case 'CANCELED':
+        this.retryOrEnd(e, 'FAILED', `attempt ${e.attempts} ${msg.state === 'FAILED' ? 'failed' : 'was canceled by the agent'}${msg.reason ? `: ${msg.reason}` : ''}`)
+        break
+      case 'REJECTED':
+        this.finish(e, 'REJECTED', `rejected by the agent${msg.reason ? `: ${msg.reason}` : ''}`)
+        break
+    }
+    return true
+  }
+
+  onResultsStored(executionId: string): void {
+    const e = this.store.campaigns.execution(executionId)
+    if (!e || TERMINAL_STATES.has(e.state)) return
+    const now = this.iso()
+    this.store.campaigns.progress(e.id, now)
+    if (e.state === 'QUEUED' && e.jobId) {
+      this.store.campaigns.setState(e.id, 'IN_PROGRESS', now)
+      this.refreshCampaign(e.campaignId)
+    }
+    this.complete(e.id)
+  }
+
+  /** Times out executions whose online device has made no progress for executionTimeoutMs. */
+  checkTimeouts(): void {
+    const now = this.now().getTime()
+    for (const e of this.store.campaigns.outstanding()) {
+      const since = e.lastProgress ? Date.parse(e.lastProgress) : 0
+      if (now - since < e.executionTimeoutMs) continue
+      const what = e.agentFinished ? `ended with ${e.done} blocks stored` : 'made no progress'
+      this.retryOrEnd(e, 'TIMED_OUT', `attempt ${e.attempts} ${what} within ${e.executionTimeoutMs} ms`)
+    }
+  }
+
+  // ---- internals ----
+
+  /** SUCCEEDED once every campaign key is stored for the execution. */
+  private complete(executionId: string): void {
+    const e = this.store.campaigns.execution(executionId)!
+    const c = this.store.campaigns.get(e.campaignId)!
+    if (e.done < c.keyCount) return
+    this.finish(e, 'SUCCEEDED')
+  }
+
+  private retryOrEnd(e: Execution, terminal: 'FAILED' | 'TIMED_OUT', reason: string): void {
+    const c = this.store.campaigns.get(e.campaignId)!
+    if (e.retries < c.maxRetries) {
+      this.log.warn({ executionId: e.id, reason, retry: e.retries + 1, maxRetries: c.maxRetries }, 'execution retried')
+      // A stuck job is told to stop before its replacement goes out; a failed one has stopped already.
+      if (terminal === 'TIMED_OUT' && e.jobId)
+        this.send(e.deviceId, encodeMessage('jobs', { v: PROTOCOL_VERSION, type: 'cancel', jobId: e.jobId, time: this.iso() }), e.jobId)
+      this.store.campaigns.requeueForRetry(e.id, `${reason}; retry ${e.retries + 1} of ${c.maxRetries}`)
+      this.pump(e.deviceId, false)
+    } else {
+      this.finish(e, terminal, `${reason}; no retries left (maxRetries ${c.maxRetries})`)
+    }
+  }
+
+  private finish(e: Execution, state: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'REJECTED', reason?: string): void {
+    this.store.campaigns.setState(e.id, state, this.iso(), reason)
+    this.log.info({ executionId: e.id, deviceId: e.deviceId, state, reason }, 'execution finished')
+    this.refreshCampaign(e.campaignId)
+    this.pump(e.deviceId, false)
+  }
+
+  /** Campaign state, derived from its executions. */
+  private refreshCampaign(campaignId: string): void {
+    const c = this.store.campaigns.get(campaignId)
+    if (!c || c.canceled) return
+    const executions = this.store.campaigns.executions(campaignId)
+    let state: CampaignState
+    if (executions.every((e) => TERMINAL_STATES.has(e.state))) state = executions.every((e) => e.state === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED'
+    else if (executions.some((e) => e.state !== 'QUEUED' || e.done > 0)) state = 'IN_PROGRESS'
+    else state = 'QUEUED'
+    if (this.store.campaigns.setCampaignState(campaignId, state, this.iso())) this.log.info({ campaignId, state }, 'campaign state')
+  }
+
+  /**
+   * Gives an online device its work: resends the job it has (when `resend`, e.g. it came back
+   * online), or starts its oldest queued execution.
+   */
+  private pump(deviceId: string, resend: boolean): void {
+    if (this.store.devices.get(deviceId)?.status !== 'online') return
+    const unfinished = this.store.campaigns.unfinishedOfDevice(deviceId)
+    const active = unfinished.find((e) => e.jobId !== null)
+    if (active) {
+      if (resend) this.dispatch(active, false)
+      return
+    }
+    if (unfinished.length > 0) this.dispatch(unfinished[0], true)
+  }
+
+  private dispatch(e: Execution, newAttempt: boolean): void {
+    const c = this.store.campaigns.get(e.campaignId)!
+    const keys = this.store.campaigns.keys(c.id)
+    const stored = this.store.campaigns.storedKeys(e.id)
+    if (stored.length >= keys.length) return this.finish(e, 'SUCCEEDED')
+    const now = this.iso()
+    let jobId = e.jobId
+    if (newAttempt || !jobId) {
+      jobId = `${e.id}-a${e.attempts + 1}`
+      this.store.campaigns.recordJob(e.id, e.deviceId, jobId, e.attempts + 1, now)
+    } else {
+      this.store.campaigns.progress(e.id, now) // the timeout clock restarts with the resend
+    }
+    const job: JobMessage = {
+      v: PROTOCOL_VERSION,
+      type: 'job',
+      jobId,
+      campaignId: c.id,
+      runtime: e.runtime,
+      threads: e.threads,
+      blocks: keys,
+      settings: c.settings,
+      time: now,
+    }
+    if (stored.length > 0) job.skip = stored
+    let payload = encodeMessage('jobs', job)
+    if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
+      // Too big with the skip list: send only what is left to measure.
+      const have = new Set(stored)
+      payload = encodeMessage('jobs', { ...job, blocks: keys.filter((k) => !have.has(k)), skip: undefined })
+    }
+    this.log.info({ executionId: e.id, deviceId: e.deviceId, jobId, blocks: keys.length, skip: stored.length, resend: !newAttempt }, 'job sent')
+    this.send(e.deviceId, payload, jobId)
+  }
+
+  private send(deviceId: string, payload: string, jobId: string): void {
+    this.opts.publisher.publish(topics.jobs(deviceId), payload).catch((err) => this.log.warn({ err, deviceId, jobId }, 'job publish failed'))
+  }
+}

@@ -1,0 +1,81 @@
+/**
+ * The controller's error catalogue: every error it raises, with its code, HTTP status and a
+ * message a user can act on. HTTP answers `{statusCode, code, error, message}` for each.
+ */
+import { defineError } from '@fleetnas/shared'
+
+export const ConfigInvalid = defineError(
+  'FLEETNAS_ERR_CONFIG_INVALID',
+  400,
+  (problems: string[]) => `invalid controller configuration:\n  - ${problems.join('\n  - ')}`,
+)
+
+export const HttpValidation = defineError('FLEETNAS_ERR_HTTP_VALIDATION', 400, (what: string) => `invalid request: ${what}`)
+export const HttpNotFound = defineError('FLEETNAS_ERR_HTTP_NOT_FOUND', 404, (method: string, url: string) => `no route ${method} ${url}; see /docs for the API`)
+export const AuthRequired = defineError(
+  'FLEETNAS_ERR_AUTH_REQUIRED',
+  401,
+  () => 'this route needs `Authorization: Bearer <token>`; the token is in the controller config, FLEETNAS_API_TOKEN or <dataDir>/api-token',
+)
+
+export const DeviceNotFound = defineError('FLEETNAS_ERR_DEVICE_NOT_FOUND', 404, (id: string) => `no device ${JSON.stringify(id)}; GET /v1/devices lists known devices`)
+export const DeviceIdInvalid = defineError(
+  'FLEETNAS_ERR_DEVICE_ID_INVALID',
+  400,
+  (id: string) => `${JSON.stringify(id)} is not a usable device id (letters, digits, '.', '_', '-', at most 128, and not reserved)`,
+)
+
+export const CampaignNotFound = defineError('FLEETNAS_ERR_CAMPAIGN_NOT_FOUND', 404, (id: string) => `no campaign ${JSON.stringify(id)}; GET /v1/campaigns lists them`)
+export const CampaignNoBlocks = defineError(
+  'FLEETNAS_ERR_CAMPAIGN_NO_BLOCKS',
+  400,
+  (why: string) => `a campaign needs blocks: ${why}`,
+)
+export const CampaignBlockInvalid = defineError('FLEETNAS_ERR_CAMPAIGN_BLOCK_INVALID', 400, (why: string) => `invalid block in campaign: ${why}`)
+export const CampaignUnknownDevice = defineError(
+  'FLEETNAS_ERR_CAMPAIGN_UNKNOWN_DEVICE',
+  400,
+  (ids: string[]) => `unknown target device(s): ${ids.join(', ')}; a device is known once its agent has connected (GET /v1/devices)`,
+)
+export const CampaignNoTargets = defineError(
+  'FLEETNAS_ERR_CAMPAIGN_NO_TARGETS',
+  409,
+  (why: string) => `no device matches the campaign targets: ${why}`,
+)
+export const CampaignFinished = defineError(
+  'FLEETNAS_ERR_CAMPAIGN_FINISHED',
+  409,
+  (id: string, state: string) => `campaign ${id} is already ${state} and cannot be canceled`,
+)
+
+export const LutNotFound = defineError(
+  'FLEETNAS_ERR_LUT_NOT_FOUND',
+  404,
+  (profile: string, runtime: string, threads: number) => `no LUT for hardware profile ${profile}, runtime ${runtime}, ${threads} thread(s); GET /v1/luts lists the LUTs that exist`,
+)
+
+export const BrokerUnavailable = defineError(
+  'FLEETNAS_ERR_MQTT_CONNECT',
+  503,
+  (url: string, why: string) => `cannot connect to the MQTT broker at ${url}: ${why}`,
+)
+export const BrokerListen = defineError(
+  'FLEETNAS_ERR_MQTT_LISTEN',
+  500,
+  (host: string, port: number, why: string) => `the embedded MQTT broker cannot listen on ${host}:${port}: ${why}`,
+)
+export const HttpListen = defineError(
+  'FLEETNAS_ERR_HTTP_LISTEN',
+  500,
+  (host: string, port: number, why: string) => `the HTTP API cannot listen on ${host}:${port}: ${why}`,
+)
+export const StoreOpen = defineError(
+  'FLEETNAS_ERR_STORE_OPEN',
+  500,
+  (file: string, why: string) => `cannot open the controller database ${file}: ${why}`,
+)
+export const StoreTooNew = defineError(
+  'FLEETNAS_ERR_STORE_VERSION',
+  500,
+  (file: string, found: number, known: number) => `database ${file} has schema version ${found}, newer than this controller knows (${known}); upgrade fleetnas`,
+)

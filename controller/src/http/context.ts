@@ -1,0 +1,23 @@
+/** The shared resources every feature plugin reaches through fastify decorators. */
+import type { Store } from '../store/db.ts'
+import type { Scheduler } from '../campaigns/scheduler.ts'
+import type { HttpRequestCounter } from '../metrics.ts'
+
+export interface MqttStatus {
+  /** URL agents connect to. */
+  url: string
+  connected(): boolean
+  /** Username reserved for the controller's own session (devices may not take it). */
+  controllerUsername: string
+  /** Whether the broker checks device credentials (embedded broker with auth on). */
+  deviceAuth: boolean
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    store: Store
+    scheduler: Scheduler
+    mqtt: MqttStatus
+    httpCounter: HttpRequestCounter
+  }
+}

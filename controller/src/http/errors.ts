@@ -1,0 +1,68 @@
+/**
+ * One error handler for the API: every failure answers `{statusCode, code, error, message}`.
+ * Catalogue errors keep their code; schema failures are FLEETNAS_ERR_HTTP_VALIDATION naming the
+ * field; fastify's own client errors get an HTTP-area code; anything else is a logged 500.
+ */
+import { STATUS_CODES } from 'node:http'
+import type { FastifyError, FastifyInstance } from 'fastify'
+import { isFleetnasError } from '@fleetnas/shared'
+import { HttpNotFound, HttpValidation } from '../errors.ts'
+
+export interface ErrorBody {
+  statusCode: number
+  code: string
+  error: string
+  message: string
+}
+
+interface AjvIssue {
+  keyword: string
+  instancePath: string
+  message?: string
+  params: Record<string, unknown>
+}
+
+/** "body/targets/devices/0: must match pattern ..." — the field first, so a user can find it. */
+export function describeValidation(context: string | undefined, issues: AjvIssue[]): string {
+  return issues
+    .slice(0, 5)
+    .map((i) => {
+      const at = `${context ?? 'request'}${i.instancePath}`
+      if (i.keyword === 'required') return `${at}/${String(i.params.missingProperty)} is required`
+      if (i.keyword === 'additionalProperties') return `${at}/${String(i.params.additionalProperty)} is not allowed`
+      return `${at}: ${i.message ?? 'is invalid'}`
+    })
+    .join('; ')
+}
+
+const body = (statusCode: number, code: string, message: string): ErrorBody => ({
+  statusCode,
+  code,
+  error: STATUS_CODES[statusCode] ?? 'Error',
+  message,
+})
+
+const FASTIFY_CLIENT_CODES: Record<number, string> = {
+  400: 'FLEETNAS_ERR_HTTP_BAD_REQUEST',
+  413: 'FLEETNAS_ERR_HTTP_TOO_LARGE',
+  415: 'FLEETNAS_ERR_HTTP_MEDIA_TYPE',
+}
+
+export function installErrorHandling(app: FastifyInstance): void {
+  app.setErrorHandler((err: FastifyError, req, reply) => {
+    if (isFleetnasError(err)) return reply.code(err.statusCode).send(body(err.statusCode, err.code, err.message))
+    if (err.validation) {
+      const e = HttpValidation(describeValidation(err.validationContext, err.validation as AjvIssue[]))
+      return reply.code(400).send(body(400, e.code, e.message))
+    }
+    const status = err.statusCode ?? 500
+    if (status >= 400 && status < 500)
+      return reply.code(status).send(body(status, FASTIFY_CLIENT_CODES[status] ?? 'FLEETNAS_ERR_HTTP_BAD_REQUEST', err.message))
+    req.log.error({ err }, 'request failed')
+    return reply.code(500).send(body(500, 'FLEETNAS_ERR_INTERNAL', 'internal error; see the controller log'))
+  })
+  app.setNotFoundHandler((req, reply) => {
+    const e = HttpNotFound(req.method, req.url)
+    return reply.code(404).send(body(404, e.code, e.message))
+  })
+}

@@ -1,0 +1,74 @@
+/**
+ * The HTTP API (fastify 5 + TypeBox). Shared resources are decorators; each feature is a plugin
+ * with its own routes and schemas; every /v1 route sits behind the bearer-token hook; /healthz,
+ * /metrics and /docs (OpenAPI) are open.
+ */
+import Fastify, { type FastifyInstance } from 'fastify'
+import swagger from '@fastify/swagger'
+import swaggerUi from '@fastify/swagger-ui'
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
+import type { Logger } from 'pino'
+import type { Store } from '../store/db.ts'
+import type { Scheduler } from '../campaigns/scheduler.ts'
+import { HttpRequestCounter } from '../metrics.ts'
+import { bearerAuth } from './auth.ts'
+import type { MqttStatus } from './context.ts'
+import { installErrorHandling } from './errors.ts'
+import { ErrorSchema } from './schemas.ts'
+import { devicesPlugin } from './plugins/devices.ts'
+import { campaignsPlugin } from './plugins/campaigns.ts'
+import { lutsPlugin } from './plugins/luts.ts'
+import { healthPlugin } from './plugins/health.ts'
+import { metricsPlugin } from './plugins/metrics.ts'
+
+export interface HttpServerOptions {
+  store: Store
+  scheduler: Scheduler
+  mqtt: MqttStatus
+  /** undefined: no token needed (insecure mode). */
+  apiToken: string | undefined
+  log: Logger
+  version?: string
+}
+
+export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: opts.log,
+    disableRequestLogging: true,
+    bodyLimit: 8 * 1024 * 1024,
+    ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+  }).withTypeProvider<TypeBoxTypeProvider>()
+
+  app.decorate('store', opts.store)
+  app.decorate('scheduler', opts.scheduler)
+  app.decorate('mqtt', opts.mqtt)
+  app.decorate('httpCounter', new HttpRequestCounter())
+  app.addSchema(ErrorSchema)
+  installErrorHandling(app as unknown as FastifyInstance)
+  app.addHook('onResponse', async (req, reply) => {
+    app.httpCounter.record(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode)
+    req.log.debug({ method: req.method, url: req.url, statusCode: reply.statusCode, ms: reply.elapsedTime }, 'request')
+  })
+
+  await app.register(swagger, {
+    openapi: {
+      info: { title: 'fleetnas controller', version: opts.version ?? '0.1.0', description: 'Devices, profiling campaigns and latency lookup tables.' },
+      components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer' } } },
+      security: opts.apiToken ? [{ bearer: [] }] : [],
+    },
+  })
+  await app.register(swaggerUi, { routePrefix: '/docs' })
+
+  await app.register(healthPlugin)
+  await app.register(metricsPlugin)
+  await app.register(
+    async (v1) => {
+      v1.addHook('onRequest', bearerAuth(opts.apiToken))
+      await v1.register(devicesPlugin)
+      await v1.register(campaignsPlugin)
+      await v1.register(lutsPlugin)
+    },
+    { prefix: '/v1' },
+  )
+  return app as unknown as FastifyInstance
+}

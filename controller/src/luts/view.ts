@@ -1,0 +1,44 @@
+/** LUT rows as the API shows them (with the block spec recovered from the key) and as CSV. */
+import { parseBlockKey, type BlockSpec } from '@fleetnas/shared'
+import type { LutEntryRow } from '../store/luts.ts'
+
+export interface LutEntryView {
+  key: string
+  backend: string
+  block: BlockSpec | null
+  medianMs: number
+  p10Ms: number
+  p90Ms: number
+  cv: number
+  samples: number
+  devices: number
+  spreadMs: number
+  noisy: boolean
+  updatedAt: string
+}
+
+function blockOf(key: string): BlockSpec | null {
+  try {
+    return parseBlockKey(key)
+  } catch {
+    return null // a key this version cannot parse stays in the LUT, without its spec
+  }
+}
+
+export function entryView(r: LutEntryRow): LutEntryView {
+  return { ...r, block: blockOf(r.key) }
+}
+
+export const CSV_COLUMNS = ['key', 'backend', 'median_ms', 'p10_ms', 'p90_ms', 'cv', 'samples', 'devices', 'spread_ms', 'noisy', 'updated_at'] as const
+
+const cell = (v: string | number | boolean) => {
+  const s = String(v)
+  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
+}
+
+export function lutCsv(rows: readonly LutEntryRow[]): string {
+  const lines = [CSV_COLUMNS.join(',')]
+  for (const r of rows)
+    lines.push([r.key, r.backend, r.medianMs, r.p10Ms, r.p90Ms, r.cv, r.samples, r.devices, r.spreadMs, r.noisy, r.updatedAt].map(cell).join(','))
+  return lines.join('\n') + '\n'
+}

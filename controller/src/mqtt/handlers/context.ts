@@ -1,0 +1,20 @@
+/** What every MQTT handler gets: the store, the scheduler's event entry points, a publisher, a logger. */
+import type { Logger } from 'pino'
+import type { Store } from '../../store/db.ts'
+import type { Publisher } from '../client.ts'
+import type { JobStateMessage } from '@fleetnas/shared'
+
+export interface SchedulerEvents {
+  onDeviceOnline(deviceId: string): void
+  /** Returns false when the job is unknown or not this device's. */
+  onJobState(deviceId: string, msg: JobStateMessage): boolean
+  onResultsStored(executionId: string): void
+}
+
+export interface HandlerContext {
+  store: Store
+  scheduler: SchedulerEvents
+  publisher: Publisher
+  log: Logger
+  now(): string
+}

@@ -1,0 +1,12 @@
+/** Few-shot data for meta-learning: datasets (glyphs, Omniglot, class folders), task sampling, adapt inputs. */
+export * from './dataset.ts'
+export * from './errors.ts'
+export * from './tasks.ts'
+export * from './glyphs.ts'
+export * from './omniglot.ts'
+export * from './folder-dataset.ts'
+export * from './adapt-folders.ts'
+export * from './open-dataset.ts'
+export { defaultCacheDir } from './decode-cache.ts'
+export type { InvertMode, ResizeFit } from './image-decode.ts'
+export { IMAGE_EXTENSIONS } from './image-files.ts'

@@ -1,0 +1,162 @@
+/**
+ * First-order MAML meta-training. Each meta-iteration samples `metaBatch` tasks; for each, the
+ * engine runs the whole inner loop (`innerSteps` SGD steps on the support set) and the query pass
+ * in one session run and returns the query-loss gradient at the adapted parameters; their mean is
+ * the meta-gradient for an Adam step on the shared initialisation.
+ *
+ * Randomness is derived per iteration from the seed (`${seed}:iter:${i}`), so a run resumed from a
+ * checkpoint samples exactly the tasks the uninterrupted run would have.
+ */
+import { architectureId, createRng, DEFAULT_SPACE, type Architecture } from '@fleetnas/shared'
+import type { TaskSampler, FewShotTask } from '../data/tasks.ts'
+import { TrainingEngine, createNetwork, type Network } from '../engine/engine.ts'
+import { initParams, type SpaceIO } from '../engine/param-layout.ts'
+import { adamStep, createAdamState } from './adam.ts'
+import { resolveMamlConfig, type MamlConfig } from './config.ts'
+import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts'
+import { CheckpointMismatch, TaskShapeMismatch } from './errors.ts'
+
+export interface MetaTrainProgress {
+  /** Meta-iterations completed (1-based after the first). */
+  iteration: number
+  iterations: number
+  /** Mean query loss of this iteration's tasks (after adaptation). */
+  loss: number
+  /** Mean query accuracy of this iteration's tasks (after adaptation). */
+  accuracy: number
+  elapsedMs: number
+  tasksPerSecond: number
+}
+
+export interface MetaTrainOptions extends Partial<Omit<MamlConfig, 'way' | 'shot' | 'query' | 'iterations'>> {
+  arch: Architecture
+  sampler: TaskSampler
+  iterations: number
+  way: number
+  shot: number
+  query: number
+  /** ONNX Runtime intra-op threads (default 1). Ignored when `engine` is given. */
+  threads?: number
+  /** Input shape and classes; default: the sampler's image shape (or 28x28x1) and `way` classes. */
+  space?: SpaceIO
+  /** Save to `path` every `every` iterations (default 100) and at the end. */
+  checkpoint?: { path: string; every?: number }
+  /** A checkpoint (or its path) to continue from; its architecture and task shape must match. */
+  resumeFrom?: string | Checkpoint
+  onProgress?: (p: MetaTrainProgress) => void
+  /** Stops after the current iteration (a checkpoint is still written). */
+  signal?: AbortSignal
+  /** Share sessions with other work; otherwise one is created and disposed. */
+  engine?: TrainingEngine
+}
+
+export function mamlTaskRng(seed: number, iteration: number) {
+  return createRng(`${seed}:iter:${iteration}`)
+}
+
+/** Checks a sampled task against the network; returns it unchanged. */
+export function checkTask(net: Network, task: FewShotTask): FewShotTask {
+  const problems: string[] = []
+  if (task.way !== net.classes) problems.push(`way ${task.way} but the head has ${net.classes} classes`)
+  if (task.support.x.length !== task.support.y.length * net.imageSize)
+    problems.push(`support x holds ${task.support.x.length} values for ${task.support.y.length} images of ${net.imageSize}`)
+  if (task.queryset.x.length !== task.queryset.y.length * net.imageSize)
+    problems.push(`query x holds ${task.queryset.x.length} values for ${task.queryset.y.length} images of ${net.imageSize}`)
+  if (problems.length > 0) throw TaskShapeMismatch(problems.join('; '))
+  return task
+}
+
+export function accuracyOf(logits: Float32Array, labels: Int32Array, classes: number): number {
+  let correct = 0
+  for (let i = 0; i < labels.length; i++) {
+    let best = 0
+    for (let k = 1; k < classes; k++) if (logits[i * classes + k] > logits[i * classes + best]) best = k
+    if (best === labels[i]) correct++
+  }
+  return labels.length === 0 ? 0 : correct / labels.length
+}
+
+function spaceFor(opts: MetaTrainOptions): SpaceIO {
+  if (opts.space) return opts.space
+  const shape = (opts.sampler as { shape?: { c: number; h: number; w: number } }).shape
+  return { input: shape ? { c: shape.c, h: shape.h, w: shape.w } : { ...DEFAULT_SPACE.input }, classes: opts.way }
+}
+
+const CONFIG_KEYS = ['way', 'shot', 'query', 'iterations', 'innerSteps', 'innerLr', 'metaBatch', 'outerLr', 'seed'] as const
+
+/** Options given explicitly win; a resumed run takes the rest from its checkpoint, a new one from defaults. */
+function configFor(opts: MetaTrainOptions, from?: Checkpoint): MamlConfig {
+  const given: Partial<MamlConfig> = {}
+  for (const k of CONFIG_KEYS) if (opts[k] !== undefined) given[k] = opts[k]
+  return resolveMamlConfig({ ...from?.config, ...given } as MamlConfig)
+}
+
+export async function metaTrain(opts: MetaTrainOptions): Promise<Checkpoint> {
+  const from = opts.resumeFrom === undefined ? undefined : typeof opts.resumeFrom === 'string' ? await loadCheckpoint(opts.resumeFrom) : opts.resumeFrom
+  const config = configFor(opts, from)
+  const space = spaceFor(opts)
+  const net = createNetwork(opts.arch, space)
+  let ck: Checkpoint
+  if (from !== undefined) {
+    const id = architectureId(opts.arch)
+    if (from.architectureId !== id) throw CheckpointMismatch(`checkpoint is for ${from.architectureId}, not ${id}`)
+    if (JSON.stringify(from.space) !== JSON.stringify(net.space)) throw CheckpointMismatch(`checkpoint space ${JSON.stringify(from.space)} differs from ${JSON.stringify(net.space)}`)
+    if (from.config.way !== config.way || from.config.shot !== config.shot || from.config.query !== config.query)
+      throw CheckpointMismatch(`checkpoint was trained ${from.config.way}-way ${from.config.shot}-shot ${from.config.query}-query`)
+    ck = { ...from, config, params: Float32Array.from(from.params), adam: { m: Float32Array.from(from.adam.m), v: Float32Array.from(from.adam.v), t: from.adam.t } }
+  } else {
+    ck = {
+      architectureId: net.id,
+      arch: opts.arch,
+      space: net.space,
+      config,
+      iteration: 0,
+      params: initParams(net.layout, createRng(`${config.seed}:init`)),
+      adam: createAdamState(net.layout.size),
+    }
+  }
+  const engine = opts.engine ?? new TrainingEngine({ threads: opts.threads })
+  const every = Math.max(1, opts.checkpoint?.every ?? 100)
+  const metaGrad = new Float32Array(net.layout.size)
+  const started = performance.now()
+  let tasksDone = 0
+  try {
+    while (ck.iteration < config.iterations && !opts.signal?.aborted) {
+      const rng = mamlTaskRng(config.seed, ck.iteration)
+      metaGrad.fill(0)
+      let loss = 0
+      let acc = 0
+      for (let b = 0; b < config.metaBatch; b++) {
+        const task = checkTask(net, opts.sampler.sample(rng))
+        const r = await engine.innerLoop(
+          net,
+          ck.params,
+          { supportX: task.support.x, supportY: task.support.y, queryX: task.queryset.x, queryY: task.queryset.y },
+          { steps: config.innerSteps, lr: config.innerLr, mode: 'train' },
+        )
+        for (let i = 0; i < metaGrad.length; i++) metaGrad[i] += r.grads[i]
+        loss += r.loss
+        acc += accuracyOf(r.logits, task.queryset.y, net.classes)
+      }
+      for (let i = 0; i < metaGrad.length; i++) metaGrad[i] /= config.metaBatch
+      adamStep(ck.params, metaGrad, ck.adam, { lr: config.outerLr })
+      ck.iteration += 1
+      tasksDone += config.metaBatch
+      ck.metrics = { loss: loss / config.metaBatch, accuracy: acc / config.metaBatch }
+      const elapsedMs = performance.now() - started
+      opts.onProgress?.({
+        iteration: ck.iteration,
+        iterations: config.iterations,
+        loss: ck.metrics.loss,
+        accuracy: ck.metrics.accuracy,
+        elapsedMs,
+        tasksPerSecond: tasksDone / (elapsedMs / 1000),
+      })
+      if (opts.checkpoint && ck.iteration % every === 0 && ck.iteration < config.iterations) await saveCheckpoint(opts.checkpoint.path, ck)
+    }
+    if (opts.checkpoint) await saveCheckpoint(opts.checkpoint.path, ck)
+    return ck
+  } finally {
+    if (!opts.engine) await engine.dispose()
+  }
+}

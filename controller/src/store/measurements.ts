@@ -1,0 +1,70 @@
+/** Result batches (idempotency by (jobId, seq)), the measurements they carry, and per-execution stored blocks. */
+import type Database from 'better-sqlite3'
+import type { Measurement } from '@fleetnas/shared'
+
+export interface BatchOwner {
+  jobId: string
+  seq: number
+  deviceId: string
+  executionId: string
+  campaignId: string
+  hardwareProfile: string | null
+}
+
+export function measurementQueries(db: Database.Database) {
+  const insertBatch = db.prepare(
+    `INSERT INTO result_batches (job_id, seq, device_id, execution_id, count, received_at) VALUES (?, ?, ?, ?, ?, ?)
+     ON CONFLICT (job_id, seq) DO NOTHING`,
+  )
+  const insertMeasurement = db.prepare(
+    `INSERT INTO measurements (job_id, seq, execution_id, campaign_id, device_id, hardware_profile, kind, key, runtime, backend, threads,
+       median_ms, p10_ms, p90_ms, mean_ms, std_ms, cv, samples, rounds, noisy, overhead_ms, environment, measured_at)
+     VALUES (@jobId, @seq, @executionId, @campaignId, @deviceId, @hardwareProfile, @kind, @key, @runtime, @backend, @threads,
+       @medianMs, @p10Ms, @p90Ms, @meanMs, @stdMs, @cv, @samples, @rounds, @noisy, @overheadMs, @environment, @time)`,
+  )
+  const markBlock = db.prepare(
+    `INSERT INTO execution_blocks (execution_id, key)
+     SELECT @executionId, @key WHERE EXISTS (SELECT 1 FROM campaign_keys WHERE campaign_id = @campaignId AND key = @key)
+     ON CONFLICT DO NOTHING`,
+  )
+  const countMeasurements = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM measurements`)
+  const countBatches = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM result_batches`)
+
+  return {
+    /**
+     * Stores a batch unless (jobId, seq) is already stored. Call inside a transaction with the LUT
+     * refresh. Returns false for a duplicate (nothing changed).
+     */
+    insertBatch: (owner: BatchOwner, measurements: Measurement[], now: string): boolean => {
+      const fresh = insertBatch.run(owner.jobId, owner.seq, owner.deviceId, owner.executionId, measurements.length, now).changes > 0
+      if (!fresh) return false
+      for (const m of measurements) {
+        insertMeasurement.run({
+          ...owner,
+          kind: m.kind,
+          key: m.key,
+          runtime: m.runtime,
+          backend: m.backend,
+          threads: m.threads,
+          medianMs: m.medianMs,
+          p10Ms: m.p10Ms,
+          p90Ms: m.p90Ms,
+          meanMs: m.meanMs,
+          stdMs: m.stdMs,
+          cv: m.cv,
+          samples: m.samples,
+          rounds: m.rounds,
+          noisy: m.noisy ? 1 : 0,
+          overheadMs: m.overheadMs ?? null,
+          environment: m.before || m.after ? JSON.stringify({ before: m.before, after: m.after }) : null,
+          time: m.time,
+        })
+        if (m.kind === 'block') markBlock.run({ executionId: owner.executionId, campaignId: owner.campaignId, key: m.key })
+      }
+      return true
+    },
+    count: () => countMeasurements.get()!.n,
+    countBatches: () => countBatches.get()!.n,
+  }
+}
+export type MeasurementQueries = ReturnType<typeof measurementQueries>

@@ -1,0 +1,168 @@
+/**
+ * Schema migrations, applied in order by `PRAGMA user_version`. Append new steps; never edit a
+ * released one.
+ *
+ * Idempotency of results lives in result_batches ((job_id, seq) primary key); measurements are
+ * history (a device measured twice keeps both rows, the LUT takes each device's latest);
+ * execution_blocks is which campaign blocks an execution has stored (progress and `skip`);
+ * lut_entries is the materialised LUT, refreshed per key as batches arrive.
+ */
+import type Database from 'better-sqlite3'
+import { StoreTooNew } from '../errors.ts'
+
+export const MIGRATIONS: readonly string[] = [
+  /* 1: initial schema */ `
+  CREATE TABLE devices (
+    id               TEXT PRIMARY KEY,
+    status           TEXT NOT NULL DEFAULT 'offline' CHECK (status IN ('online', 'offline')),
+    hardware_profile TEXT,
+    threads          INTEGER,
+    inventory        TEXT,
+    runtimes         TEXT,
+    agent_version    TEXT,
+    last_seen        TEXT,
+    secret_hash      TEXT,
+    created_at       TEXT NOT NULL
+  );
+  CREATE INDEX devices_profile ON devices (hardware_profile);
+
+  CREATE TABLE campaigns (
+    id                   TEXT PRIMARY KEY,
+    name                 TEXT NOT NULL,
+    state                TEXT NOT NULL,
+    runtimes             TEXT NOT NULL,
+    settings             TEXT NOT NULL,
+    targets              TEXT NOT NULL,
+    key_count            INTEGER NOT NULL,
+    execution_timeout_ms INTEGER NOT NULL,
+    max_retries          INTEGER NOT NULL,
+    canceled             INTEGER NOT NULL DEFAULT 0,
+    created_at           TEXT NOT NULL,
+    updated_at           TEXT NOT NULL
+  );
+
+  CREATE TABLE campaign_keys (
+    campaign_id TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    ord         INTEGER NOT NULL,
+    key         TEXT NOT NULL,
+    PRIMARY KEY (campaign_id, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE executions (
+    id            TEXT PRIMARY KEY,
+    campaign_id   TEXT NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+    device_id     TEXT NOT NULL REFERENCES devices (id),
+    runtime       TEXT NOT NULL,
+    threads       INTEGER NOT NULL,
+    state         TEXT NOT NULL,
+    attempts      INTEGER NOT NULL DEFAULT 0,
+    retries       INTEGER NOT NULL DEFAULT 0,
+    job_id        TEXT,
+    last_progress TEXT,
+    agent_done    INTEGER,
+    agent_total   INTEGER,
+    agent_finished INTEGER NOT NULL DEFAULT 0,
+    reason        TEXT,
+    created_at    TEXT NOT NULL,
+    started_at    TEXT,
+    finished_at   TEXT,
+    UNIQUE (campaign_id, device_id, runtime, threads)
+  );
+  CREATE INDEX executions_device_state ON executions (device_id, state);
+  CREATE INDEX executions_state ON executions (state);
+
+  CREATE TABLE jobs (
+    job_id       TEXT PRIMARY KEY,
+    execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+    device_id    TEXT NOT NULL,
+    attempt      INTEGER NOT NULL,
+    sent_at      TEXT NOT NULL
+  );
+
+  CREATE TABLE result_batches (
+    job_id       TEXT NOT NULL,
+    seq          INTEGER NOT NULL,
+    device_id    TEXT NOT NULL,
+    execution_id TEXT NOT NULL,
+    count        INTEGER NOT NULL,
+    received_at  TEXT NOT NULL,
+    PRIMARY KEY (job_id, seq)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE measurements (
+    id               INTEGER PRIMARY KEY,
+    job_id           TEXT NOT NULL,
+    seq              INTEGER NOT NULL,
+    execution_id     TEXT NOT NULL,
+    campaign_id      TEXT NOT NULL,
+    device_id        TEXT NOT NULL,
+    hardware_profile TEXT,
+    kind             TEXT NOT NULL,
+    key              TEXT NOT NULL,
+    runtime          TEXT NOT NULL,
+    backend          TEXT NOT NULL,
+    threads          INTEGER NOT NULL,
+    median_ms        REAL NOT NULL,
+    p10_ms           REAL NOT NULL,
+    p90_ms           REAL NOT NULL,
+    mean_ms          REAL NOT NULL,
+    std_ms           REAL NOT NULL,
+    cv               REAL NOT NULL,
+    samples          INTEGER NOT NULL,
+    rounds           INTEGER NOT NULL,
+    noisy            INTEGER NOT NULL,
+    overhead_ms      REAL,
+    environment      TEXT,
+    measured_at      TEXT NOT NULL,
+    FOREIGN KEY (job_id, seq) REFERENCES result_batches (job_id, seq)
+  );
+  CREATE INDEX measurements_lut ON measurements (hardware_profile, runtime, threads, backend, kind, key, device_id, measured_at);
+  CREATE INDEX measurements_execution ON measurements (execution_id);
+
+  CREATE TABLE execution_blocks (
+    execution_id TEXT NOT NULL REFERENCES executions (id) ON DELETE CASCADE,
+    key          TEXT NOT NULL,
+    PRIMARY KEY (execution_id, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE lut_entries (
+    hardware_profile TEXT NOT NULL,
+    runtime          TEXT NOT NULL,
+    threads          INTEGER NOT NULL,
+    backend          TEXT NOT NULL,
+    key              TEXT NOT NULL,
+    median_ms        REAL NOT NULL,
+    p10_ms           REAL NOT NULL,
+    p90_ms           REAL NOT NULL,
+    cv               REAL NOT NULL,
+    samples          INTEGER NOT NULL,
+    devices          INTEGER NOT NULL,
+    spread_ms        REAL NOT NULL,
+    noisy            INTEGER NOT NULL,
+    updated_at       TEXT NOT NULL,
+    PRIMARY KEY (hardware_profile, runtime, threads, backend, key)
+  ) WITHOUT ROWID;
+
+  CREATE TABLE counters (
+    name   TEXT NOT NULL,
+    labels TEXT NOT NULL,
+    value  INTEGER NOT NULL,
+    PRIMARY KEY (name, labels)
+  ) WITHOUT ROWID;
+  `,
+]
+
+export const SCHEMA_VERSION = MIGRATIONS.length
+
+/** Brings the database to SCHEMA_VERSION, each step in its own transaction. Returns the steps applied. */
+export function migrate(db: Database.Database, file: string): number {
+  const current = db.pragma('user_version', { simple: true }) as number
+  if (current > SCHEMA_VERSION) throw StoreTooNew(file, current, SCHEMA_VERSION)
+  for (let v = current; v < SCHEMA_VERSION; v++) {
+    db.transaction(() => {
+      db.exec(MIGRATIONS[v])
+      db.pragma(`user_version = ${v + 1}`)
+    })()
+  }
+  return SCHEMA_VERSION - current
+}
