@@ -4,9 +4,9 @@
  * code and unit, idempotent re-runs, --force, argument errors reported all at once, --dry-run,
  * and `systemd-analyze verify` of both shipped units where systemd-analyze exists.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { execFile, execFileSync } from 'node:child_process'
-import { existsSync, readdirSync } from 'node:fs'
+import { existsSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs'
 import { readFile, stat, writeFile, copyFile } from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -32,12 +32,25 @@ function install(args: string[], input?: string): Promise<RunResult> {
   })
 }
 
+/** tap's t.testdir() is one folder per test (a second call wipes it): hand out subfolders. */
+function folders(t: Test) {
+  const top = t.testdir()
+  let n = 0
+  return (files: Record<string, string> = {}) => {
+    const dir = path.join(top, String(n++))
+    mkdirSync(dir)
+    for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text)
+    return dir
+  }
+}
+
 const base = (root: string) => ['--root', root, '--skip-npm', '--node', NODE]
 const configAt = (root: string) => path.join(root, 'etc/fleetnas/agent.json')
 const unitAt = (root: string) => path.join(root, 'etc/systemd/system/fleetnas-agent.service')
 
 t.test('fresh install into a root writes the agent config, code and unit', async (t) => {
-  const root = t.testdir()
+  const dir = folders(t)
+  const root = dir()
   const r = await install([
     ...base(root),
     '--broker', 'mqtt://broker.lan:1883',
@@ -83,7 +96,8 @@ t.test('fresh install into a root writes the agent config, code and unit', async
 })
 
 t.test('a second run keeps the config unless --force', async (t) => {
-  const root = t.testdir()
+  const dir = folders(t)
+  const root = dir()
   const first = await install([...base(root), '--broker', 'mqtt://one:1883', '--device-id', 'dev-1', '--password', 'one'])
   t.equal(first.code, 0, first.stderr)
   const before = await readFile(configAt(root), 'utf8')
@@ -108,7 +122,8 @@ t.test('a second run keeps the config unless --force', async (t) => {
 })
 
 t.test('missing --broker fails with a clear message and writes no config', async (t) => {
-  const root = t.testdir()
+  const dir = folders(t)
+  const root = dir()
   const r = await install([...base(root), '--device-id', 'dev-1'])
   t.equal(r.code, 2, 'usage error exit code')
   t.match(r.stderr, /--broker is required for a new config, e\.g\. --broker mqtt:\/\//)
@@ -117,7 +132,8 @@ t.test('missing --broker fails with a clear message and writes no config', async
 })
 
 t.test('every problem is reported in one run', async (t) => {
-  const root = t.testdir()
+  const dir = folders(t)
+  const root = dir()
   const r = await install([...base(root), '--broker', 'http://x', '--device-id', '-bad id', '--threads', '0', '--log-level', 'loud', '--tls-ca', '/nonexistent/ca.crt'])
   t.equal(r.code, 2)
   t.match(r.stderr, /--broker http:\/\/x is not an MQTT URL/)
@@ -129,8 +145,9 @@ t.test('every problem is reported in one run', async (t) => {
 })
 
 t.test('--password-file, TLS files, custom prefix and state dir', async (t) => {
-  const root = t.testdir()
-  const secrets = t.testdir({ 'pw.txt': 'from-file-secret\n', 'ca.crt': 'CA PEM', 'client.crt': 'CERT PEM', 'client.key': 'KEY PEM' })
+  const dir = folders(t)
+  const root = dir()
+  const secrets = dir({ 'pw.txt': 'from-file-secret\n', 'ca.crt': 'CA PEM', 'client.crt': 'CERT PEM', 'client.key': 'KEY PEM' })
   const r = await install([
     ...base(root),
     '--prefix', '/srv/fleetnas',
@@ -157,14 +174,32 @@ t.test('--password-file, TLS files, custom prefix and state dir', async (t) => {
   t.match(unit, /^ExecStart=\S+ \/srv\/fleetnas\/agent\/bin\/fleetnas-agent\.js /m, 'unit points at the custom prefix')
   t.match(unit, /^ReadWritePaths=\/var\/lib\/fleetnas \/data\/fleetnas$/m, 'custom state dir writable in the sandbox')
 
-  const stdinRoot = t.testdir()
+  const stdinRoot = dir()
   const viaStdin = await install([...base(stdinRoot), '--broker', 'mqtt://b:1883', '--device-id', 'd1', '--password-file', '-'], 'typed-secret\n')
   t.equal(viaStdin.code, 0, viaStdin.stderr)
   t.equal(JSON.parse(await readFile(configAt(stdinRoot), 'utf8')).password, 'typed-secret', "--password-file - reads standard input")
 })
 
+t.test('--source installs from a tarball with a top-level folder', async (t) => {
+  const dir = folders(t)
+  const work = dir()
+  const tarball = path.join(work, 'fleetnas.tar.gz')
+  // Like `git archive --prefix=fleetnas-0.1.0/`: everything under one folder.
+  execFileSync('tar', ['-czf', tarball, '--exclude=node_modules', '--transform', 's,^,fleetnas-0.1.0/,', '-C', REPO,
+    'package.json', 'package-lock.json', 'agent', 'shared', 'hardware-profiles', 'deploy'])
+  const root = dir()
+  const r = await install([...base(root), '--source', tarball, '--broker', 'mqtt://b:1883', '--device-id', 'd1'])
+  t.equal(r.code, 0, r.stderr)
+  t.ok(existsSync(path.join(root, 'opt/fleetnas/agent/package.json')), 'agent installed from the tarball')
+  t.ok(existsSync(path.join(root, 'opt/fleetnas/hardware-profiles/raspberry-pi-4b.json')), 'hardware profiles installed')
+  const bad = await install([...base(dir()), '--source', path.join(work, 'missing.tgz'), '--broker', 'mqtt://b:1883'])
+  t.equal(bad.code, 2, 'a missing source is a usage error')
+  t.match(bad.stderr, /--source .*missing\.tgz does not exist/)
+})
+
 t.test('--dry-run prints the plan and changes nothing', async (t) => {
-  const root = t.testdir()
+  const dir = folders(t)
+  const root = dir()
   const r = await install([...base(root), '--dry-run', '--broker', 'mqtt://b:1883', '--device-id', 'd1', '--password', 'never-printed'])
   t.equal(r.code, 0, r.stderr)
   t.match(r.stdout, /\+ write .*\/etc\/fleetnas\/agent\.json \(mode 0600\)/)
@@ -184,10 +219,11 @@ const analyze = (() => {
 })()
 
 t.test('systemd-analyze verify accepts both units', { skip: analyze ? false : 'systemd-analyze not installed' }, async (t) => {
-  const dir = t.testdir()
+  const dir = folders(t)
+  const units = dir()
   for (const name of ['fleetnas-agent.service', 'fleetnas-controller.service']) {
     // verify wants the ExecStart binary to exist: point it at this node.
-    const unit = path.join(dir, name)
+    const unit = path.join(units, name)
     const text = (await readFile(path.join(REPO, 'deploy', name), 'utf8')).replace(/^ExecStart=\/usr\/bin\/node /m, `ExecStart=${NODE} `)
     await writeFile(unit, text)
     const r = await new Promise<RunResult>((resolve) =>
@@ -199,13 +235,21 @@ t.test('systemd-analyze verify accepts both units', { skip: analyze ? false : 's
       .filter((l) => l.trim() && !/Unknown key '(RestartSteps|RestartMaxDelaySec)'/.test(l))
     t.equal(r.code, 0, `${name}: verify exit 0`)
     t.same(other, [], `${name}: no warnings beyond the backoff keys`)
+    // Hardening regressions show in systemd's exposure score (0 = locked down, 10 = none);
+    // --offline needs systemd >= 250, older versions are not scored.
+    const security = await new Promise<string>((resolve) =>
+      execFile('systemd-analyze', ['security', '--offline=true', unit], (_err, stdout) => resolve(stdout)),
+    )
+    const score = security.match(/Overall exposure level for \S+: ([\d.]+)/)?.[1]
+    if (score === undefined) t.comment(`${name}: systemd-analyze security --offline not supported here`)
+    else t.ok(Number(score) <= 3, `${name}: exposure ${score} <= 3`)
   }
   // And the installed (rewritten) unit verifies too.
-  const root = t.testdir()
+  const root = dir()
   t.equal((await install([...base(root), '--broker', 'mqtt://b:1883', '--device-id', 'd1'])).code, 0)
-  await copyFile(unitAt(root), path.join(dir, 'installed-fleetnas-agent.service'))
+  await copyFile(unitAt(root), path.join(units, 'installed-fleetnas-agent.service'))
   const r = await new Promise<number>((resolve) =>
-    execFile('systemd-analyze', ['verify', path.join(dir, 'installed-fleetnas-agent.service')], (err) => resolve(err ? 1 : 0)),
+    execFile('systemd-analyze', ['verify', path.join(units, 'installed-fleetnas-agent.service')], (err) => resolve(err ? 1 : 0)),
   )
   t.equal(r, 0, 'installed unit verifies')
 })

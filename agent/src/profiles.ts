@@ -145,3 +145,8 @@ export function matchProfile(
   if (!best) throw ProfileNotFound('(any matching)', known)
   return best
 }
+
+/** The profile schema as a JSON Schema document (hardware-profiles/profile.schema.json). */
+export function profileJsonSchema(): string {
+  return `${JSON.stringify({ $schema: 'http://json-schema.org/draft-07/schema#', title: 'fleetnas hardware profile', ...HardwareProfileSchema }, null, 2)}\n`
+}

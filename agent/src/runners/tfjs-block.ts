@@ -34,11 +34,12 @@ export function buildTfjsModel(tf: Tf, target: MeasureTarget): TfjsModel {
     return t
   }
   const he = (shape: number[], fanIn: number) => keep(tf.randomNormal(shape, 0, Math.sqrt(2 / fanIn), 'float32', 7))
+  const vec = (t: tfTypes.Tensor) => keep(t) as tfTypes.Tensor1D
   const bnParams = (c: number) => ({
-    mean: keep(tf.zeros([c])),
-    variance: keep(tf.ones([c])),
-    offset: keep(tf.zeros([c])),
-    scale: keep(tf.ones([c])),
+    mean: vec(tf.zeros([c])),
+    variance: vec(tf.ones([c])),
+    offset: vec(tf.zeros([c])),
+    scale: vec(tf.ones([c])),
   })
   const bn = (x: T4, p: ReturnType<typeof bnParams>) => tf.batchNorm4d(x, p.mean, p.variance, p.offset, p.scale, 1e-5)
 

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { blockKey, type BlockSpec } from '@fleetnas/shared'
-import { api, startTestController, waitFor } from '../testing/harness.ts'
+import { api, silentLogger, startTestController, tempDir, waitFor } from '../testing/harness.ts'
+import { startController } from '../controller.ts'
 import { startFakeAgent } from '../testing/fake-agent.ts'
 
 const blocks: BlockSpec[] = [16, 24, 32].map((c) => ({ op: 'conv', kernel: 3, stride: 1, pool: false, input: { h: 8, w: 8, c: 8 }, outChannels: c }))
@@ -121,4 +122,29 @@ t.test('an offline device waits QUEUED and gets its job when it comes online', a
   const again = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'dev-late' })
   t.teardown(() => again.stop())
   await waitFor('campaign SUCCEEDED', async () => (await api(ctl, 'GET', `/v1/campaigns/${json.id}`)).json.state === 'SUCCEEDED')
+})
+
+t.test('the scheduler survives a controller restart', async (t) => {
+  const dataDir = tempDir(t)
+  const first = await startController({ dataDir, httpPort: 0, mqttPort: 0, insecure: true, schedulerIntervalMs: 50 }, { logger: silentLogger(), env: {} })
+  const port = Number(new URL(first.mqttUrl).port)
+  const holder = await startFakeAgent({ url: first.mqttUrl, deviceId: 'dev-r', onJob: () => 'hold' })
+  await deviceOnline(first, 'dev-r')
+  const { json } = await api(first, 'POST', '/v1/campaigns', { name: 'restart', blocks, targets: { devices: ['dev-r'] } })
+  await waitFor('IN_PROGRESS', async () => (await api(first, 'GET', `/v1/campaigns/${json.id}`)).json.state === 'IN_PROGRESS')
+  const jobId = holder.jobs[0].jobId
+  holder.crash()
+  await first.stop()
+
+  const second = await startController({ dataDir, httpPort: 0, mqttPort: port, insecure: true, schedulerIntervalMs: 50 }, { logger: silentLogger(), env: {} })
+  t.teardown(() => second.stop())
+  t.equal(second.store.devices.get('dev-r')?.status, 'offline', 'nobody is online on a fresh embedded broker')
+  const agent = await startFakeAgent({ url: second.mqttUrl, deviceId: 'dev-r' })
+  t.teardown(() => agent.stop())
+  const c = await waitFor('campaign SUCCEEDED after the restart', async () => {
+    const c = (await api(second, 'GET', `/v1/campaigns/${json.id}`)).json
+    return c.state === 'SUCCEEDED' && c
+  })
+  t.equal(agent.jobs[0].jobId, jobId, 'the unfinished job was sent again to the returning device')
+  t.equal(c.executions[0].attempts, 1)
 })

@@ -3,7 +3,7 @@
  * with its own routes and schemas; every /v1 route sits behind the bearer-token hook; /healthz,
  * /metrics and /docs (OpenAPI) are open.
  */
-import Fastify, { type FastifyInstance } from 'fastify'
+import Fastify, { LogController, type FastifyInstance } from 'fastify'
 import swagger from '@fastify/swagger'
 import swaggerUi from '@fastify/swagger-ui'
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox'
@@ -34,7 +34,7 @@ export interface HttpServerOptions {
 export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyInstance> {
   const app = Fastify({
     loggerInstance: opts.log,
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }), // one debug line per request, from onResponse below
     bodyLimit: 8 * 1024 * 1024,
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()

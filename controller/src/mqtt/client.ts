@@ -76,6 +76,14 @@ export async function connectControllerClient(opts: ControllerClientOptions): Pr
     mqtt: client,
     publish: (topic, payload, { retain = false } = {}) =>
       new Promise<void>((resolve, reject) => client.publish(topic, payload, { qos: 1, retain }, (err) => (err ? reject(err) : resolve()))),
-    close: () => new Promise<void>((resolve) => client.end(false, {}, () => resolve())),
+    // Let in-flight publishes finish, but do not hang a shutdown on a broker that is gone.
+    close: () =>
+      new Promise<void>((resolve) => {
+        const force = setTimeout(() => client.end(true, {}, () => resolve()), 2000)
+        client.end(false, {}, () => {
+          clearTimeout(force)
+          resolve()
+        })
+      }),
   }
 }

@@ -104,7 +104,7 @@ export function rotateQuarterTurns(
 /** Bytes 0..255 to floats 0..1. */
 export function bytesToUnit(bytes: Uint8Array, offset: number, length: number): Float32Array {
   const out = new Float32Array(length)
-  for (let i = 0; i < length; i++) out[i] = bytes[offset + i] / 255
+  for (let i = 0; i < length; i++) out[i] = bytes[offset + i] * (1 / 255)
   return out
 }
 

@@ -68,10 +68,12 @@ async function openDirectorySource(root: string): Promise<ImageSource> {
       return out
     },
     async identity(rels) {
-      const hash = createHash('sha256').update(root)
+      // Absolute file paths: the same files give the same identity whichever folder was named.
+      const hash = createHash('sha256').update('dir')
       for (const rel of rels) {
-        const st = await stat(join(root, rel))
-        hash.update(`\0${rel}\0${st.size}\0${st.mtimeMs}`)
+        const file = join(root, rel)
+        const st = await stat(file)
+        hash.update(`\0${file}\0${st.size}\0${st.mtimeMs}`)
       }
       return hash.digest('hex')
     },
@@ -108,8 +110,8 @@ async function openZipSource(zipPath: string, inner: string): Promise<ImageSourc
       return out
     },
     async identity(rels) {
-      const hash = createHash('sha256').update(`${zipPath}\0${st.size}\0${st.mtimeMs}\0${prefix}`)
-      for (const rel of rels) hash.update(`\0${rel}`)
+      const hash = createHash('sha256').update(`zip\0${zipPath}\0${st.size}\0${st.mtimeMs}`)
+      for (const rel of rels) hash.update(`\0${prefix}${rel}`)
       return hash.digest('hex')
     },
     display: (rel) => `${zipPath}/${prefix}${rel}`,

@@ -1,10 +1,11 @@
 /**
  * A class whose images are decoded and packed as bytes (one [C,H,W] image after the other), the
  * form loaders and the decode cache keep them in: 4x smaller than floats and lossless with
- * respect to sharp's 8-bit output. Floats are made on access (under a microsecond for 28x28).
+ * respect to sharp's 8-bit output. Floats are made on access (a few microseconds for 28x28);
+ * rotated classes read the same bytes through a precomputed index map, so they cost no memory.
  */
 import type { FewShotClass, ImageShape } from './dataset.ts'
-import { bytesToUnit, rotateQuarterTurns } from './image-ops.ts'
+import { bytesToUnit } from './image-ops.ts'
 
 export interface StoredClassArgs {
   name: string
@@ -13,17 +14,15 @@ export interface StoredClassArgs {
   pixels: Uint8Array
   offset: number
   count: number
-  /** Rotate every image by this many quarter turns (square images only). */
+  /** Rotate every image by this many quarter turns counter-clockwise (square images only). */
   quarterTurns?: number
 }
 
 export function createStoredClass(args: StoredClassArgs): FewShotClass {
   const { name, shape, pixels, offset, count } = args
   const length = shape.channels * shape.height * shape.width
-  const turns = args.quarterTurns ?? 0
-  if (turns % 4 !== 0 && shape.height !== shape.width) {
-    throw new RangeError(`rotation needs square images, got ${shape.height}x${shape.width}`)
-  }
+  const turns = (((args.quarterTurns ?? 0) % 4) + 4) % 4
+  const map = turns === 0 ? undefined : rotationMap(shape, turns)
   return {
     name,
     count,
@@ -31,8 +30,35 @@ export function createStoredClass(args: StoredClassArgs): FewShotClass {
       if (!Number.isInteger(index) || index < 0 || index >= count) {
         throw new RangeError(`image ${index} out of range for class ${name} (${count} images)`)
       }
-      const img = bytesToUnit(pixels, offset + index * length, length)
-      return turns % 4 === 0 ? img : rotateQuarterTurns(img, shape.channels, shape.height, turns)
+      const start = offset + index * length
+      if (!map) return bytesToUnit(pixels, start, length)
+      const out = new Float32Array(length)
+      for (let i = 0; i < length; i++) out[i] = pixels[start + map[i]] * (1 / 255)
+      return out
     },
   }
+}
+
+const maps = new Map<string, Int32Array>()
+
+/** out[i] = in[map[i]] for a rotation by `turns` quarter turns, same convention as rotateQuarterTurns. */
+function rotationMap(shape: ImageShape, turns: number): Int32Array {
+  const { channels, height: size, width } = shape
+  if (size !== width) throw new RangeError(`rotation needs square images, got ${size}x${width}`)
+  const key = `${channels}:${size}:${turns}`
+  let map = maps.get(key)
+  if (map) return map
+  map = new Int32Array(channels * size * size)
+  const last = size - 1
+  for (let c = 0; c < channels; c++) {
+    const base = c * size * size
+    for (let y = 0; y < size; y++) {
+      for (let x = 0; x < size; x++) {
+        const [sy, sx] = turns === 1 ? [x, last - y] : turns === 2 ? [last - y, last - x] : [last - x, y]
+        map[base + y * size + x] = base + sy * size + sx
+      }
+    }
+  }
+  maps.set(key, map)
+  return map
 }

@@ -121,6 +121,12 @@ for (const h of [6, 7]) {
   )
 }
 
+for (const h of [6, 7]) {
+  t.test(`relu + maxpool 2x2 fused on ${h}x${h}`, () =>
+    check(`relu-maxpool@${h}`, [{ name: 'x', dims: [2, 3, h, h] }], (tape, [x]) => tape.reluMaxPool2(x), ([x]) => maxPool2(relu(t4([2, 3, h, h], x))).d),
+  )
+}
+
 t.test('add (residual)', () =>
   check(
     'add',

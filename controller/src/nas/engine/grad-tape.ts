@@ -182,17 +182,49 @@ export class GradTape {
   maxPool2(x: string): string {
     const g = this.g
     const [n, ch, h, w] = this.shape(x)
-    const [y, idx] = g.node('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] }, 2)
+    const y = g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })
+    return this.result(y, [n, ch, Math.floor(h / 2), Math.floor(w / 2)], [x], (dy) => {
+      this.accumulate(x, this.poolBackward(x, y, dy))
+    })
+  }
+
+  /**
+   * Relu then 2x2 max-pool, differentiated together: the gradient reaches the window positions
+   * equal to their pooled maximum where that maximum is positive (Relu's mask, taken on the small
+   * pooled tensor). Cheaper than MaxPool indices + ScatterElements, and no Relu mask pass.
+   */
+  reluMaxPool2(x: string): string {
+    const g = this.g
+    const [n, ch, h, w] = this.shape(x)
+    const r = g.op('Relu', [x])
+    const y = g.op('MaxPool', [r], { kernel_shape: [2, 2], strides: [2, 2] })
+    this.shapes.set(r, [n, ch, h, w])
+    return this.result(y, [n, ch, Math.floor(h / 2), Math.floor(w / 2)], [x], (dy) => {
+      const zero = this.consts.scalar(0)
+      const dyPos = g.op('Where', [g.op('Greater', [y, zero]), dy, zero])
+      this.accumulate(x, this.poolBackward(r, y, dyPos))
+    })
+  }
+
+  /**
+   * Max-pool backward by an equality mask: view the (cropped) input as [N, C, Ho, 2, Wo, 2] and the
+   * pooled output and its gradient as [N, C, Ho, 1, Wo, 1]; positions equal to their window's max
+   * take the gradient. Exact ties (probability zero for real-valued inputs) share it.
+   */
+  private poolBackward(x: string, y: string, dy: string): string {
+    const g = this.g
+    const c = this.consts
+    const [n, ch, h, w] = this.shape(x)
     const ho = Math.floor(h / 2)
     const wo = Math.floor(w / 2)
-    return this.result(y, [n, ch, ho, wo], [x], (dy) => {
-      const c = this.consts
-      const zeros = g.op('ConstantOfShape', [c.shape([n * ch * h * w])])
-      const flatIdx = g.op('Reshape', [idx, c.shape([n * ch * ho * wo])])
-      const flatDy = g.op('Reshape', [dy, c.shape([n * ch * ho * wo])])
-      const dx = g.op('ScatterElements', [zeros, flatIdx, flatDy], { axis: 0 })
-      this.accumulate(x, g.op('Reshape', [dx, c.shape([n, ch, h, w])]))
-    })
+    const cropped = h !== 2 * ho || w !== 2 * wo ? g.op('Slice', [x, c.ints([0, 0]), c.ints([2 * ho, 2 * wo]), c.ints([2, 3])]) : x
+    const x6 = g.op('Reshape', [cropped, c.shape([n, ch, ho, 2, wo, 2])])
+    const y6 = g.op('Reshape', [y, c.shape([n, ch, ho, 1, wo, 1])])
+    const dy6 = g.op('Reshape', [dy, c.shape([n, ch, ho, 1, wo, 1])])
+    const dx6 = g.op('Where', [g.op('Equal', [x6, y6]), dy6, c.scalar(0)])
+    let dx = g.op('Reshape', [dx6, c.shape([n, ch, 2 * ho, 2 * wo])])
+    if (cropped !== x) dx = g.op('Pad', [dx, c.ints([0, 0, 0, 0, 0, 0, h - 2 * ho, w - 2 * wo])])
+    return dx
   }
 
   add(a: string, b: string): string {

@@ -22,22 +22,23 @@ interface NetOut {
 
 function emitNetwork(t: GradTape, blocks: BlockSpec[], x: string, p: ParamTensors): NetOut {
   const stats: NetOut['stats'] = []
-  const convBn = (y: string, prefix: string, k: number, stride: number, group: number, relu: boolean): string => {
+  /** Conv - BN - [Relu] - [2x2 max-pool]; Relu followed by the pool is one fused tape op. */
+  const convBn = (y: string, prefix: string, k: number, stride: number, group: number, relu: boolean, pool = false): string => {
     y = t.conv(y, p(`${prefix}.weight`), { kernel: k, stride, pad: Math.floor(k / 2), group })
     const bn = t.batchNorm(y, p(`${prefix}.gamma`), p(`${prefix}.beta`))
     stats.push({ prefix, mean: bn.mean, variance: bn.variance })
-    return relu ? t.relu(bn.y) : bn.y
+    if (relu && pool && !process.env.NOFUSE) return t.reluMaxPool2(bn.y)
+    const out = relu ? t.relu(bn.y) : bn.y
+    return pool ? t.maxPool2(out) : out
   }
   const layer = (b: LayerBlockSpec, x: string, prefix: string): string => {
     let y: string
     switch (b.op) {
       case 'conv':
-        y = convBn(x, `${prefix}.conv`, b.kernel, b.stride, 1, true)
-        break
+        return convBn(x, `${prefix}.conv`, b.kernel, b.stride, 1, true, b.pool)
       case 'dwsep':
         y = convBn(x, `${prefix}.dw`, b.kernel, b.stride, b.input.c, true)
-        y = convBn(y, `${prefix}.pw`, 1, 1, 1, true)
-        break
+        return convBn(y, `${prefix}.pw`, 1, 1, 1, true, b.pool)
       case 'mbconv': {
         const e = expandedChannels(b)
         y = convBn(x, `${prefix}.expand`, 1, 1, 1, true)

@@ -1,0 +1,180 @@
+/**
+ * The running agent: config -> inventory and hardware profile -> durable state (outbox, jobs) ->
+ * MQTT session -> job manager. On every (re)connect it publishes its retained online status and
+ * info, and republishes result batches that were never published in this process; batches that
+ * stay unacknowledged are republished periodically until the controller acks them.
+ */
+import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
+import {
+  PROTOCOL_VERSION,
+  topics,
+  type AckMessage,
+  type InfoMessage,
+  type Inventory,
+  type JobStateMessage,
+  type Measurement,
+  type ResultsMessage,
+} from '@fleetnas/shared'
+import { applyConfigDefaults, type AgentConfig, type AgentConfigInput } from './config.ts'
+import { environmentReader } from './environment.ts'
+import { collectInventory } from './inventory.ts'
+import { JobManager } from './job-manager.ts'
+import { JobStore } from './job-store.ts'
+import { createLogger, type Logger } from './logger.ts'
+import { MqttLink, statusMessage, type ReconnectOptions } from './mqtt-link.ts'
+import { Outbox } from './outbox.ts'
+import { loadProfiles, matchProfile, type HardwareProfile } from './profiles.ts'
+import { runtimeInfos } from './runtimes.ts'
+import { AGENT_VERSION } from './version.ts'
+
+export interface AgentEventMap {
+  connected: []
+  disconnected: [reason: string]
+  'job-state': [message: JobStateMessage]
+  measurement: [measurement: Measurement]
+  'results-published': [message: ResultsMessage]
+  'results-acked': [ack: { jobId: string; seqs: number[] }]
+  'invalid-message': [info: { topic: string; reason: string }]
+}
+
+export interface StartAgentOptions {
+  logger?: Logger
+  /** Skip the systeminformation probe (tests, or a caller that already has it). */
+  inventory?: Inventory
+  /** Blocks prepared at a time in the measurement loop. */
+  window?: number
+  batch?: { maxBatch?: number; maxDelayMs?: number }
+  reconnect?: Partial<ReconnectOptions>
+  /** Unacknowledged batches older than this are published again (default 60 s). */
+  resendAfterMs?: number
+}
+
+export interface RunningAgent {
+  readonly deviceId: string
+  /** Id of the matched (or forced) hardware profile. */
+  readonly hardwareProfile: string
+  readonly profile: HardwareProfile
+  readonly inventory: Inventory
+  readonly config: AgentConfig
+  /** Default measuring thread count (config, else the profile's). */
+  readonly threads: number
+  readonly events: EventEmitter<AgentEventMap>
+  /** Invalid inbound messages dropped, unacknowledged batches, running and queued jobs. */
+  stats(): { invalidMessages: number; outboxSize: number; currentJob?: string; queuedJobs: string[]; connected: boolean }
+  /** Graceful: interrupts the running job (it resumes on restart), publishes offline status, closes. */
+  stop(): Promise<void>
+}
+
+export async function startAgent(input: AgentConfigInput | AgentConfig, opts: StartAgentOptions = {}): Promise<RunningAgent> {
+  const config = await applyConfigDefaults(input as AgentConfigInput)
+  const logger = opts.logger ?? createLogger(config.logLevel)
+  const { deviceId } = config
+  const [profiles, inventory] = await Promise.all([loadProfiles(config.profilesDir), opts.inventory ?? collectInventory()])
+  const profile = matchProfile(inventory, profiles, config.hardwareProfile)
+  const threads = config.threads ?? profile.measure.threads
+  const onBadFile = (file: string, why: string) => logger.warn({ file, why }, 'ignoring an unreadable state file')
+  const [outbox, store] = await Promise.all([
+    Outbox.open(join(config.stateDir, 'outbox'), onBadFile),
+    JobStore.open(join(config.stateDir, 'jobs'), onBadFile),
+  ])
+  const events = new EventEmitter<AgentEventMap>()
+  logger.info({ deviceId, profile: profile.id, threads, broker: config.broker, pending: outbox.size }, 'agent starting')
+
+  let link: MqttLink | undefined
+  const publishResults = (message: ResultsMessage) => {
+    link?.publish('results', topics.results(deviceId), message)
+    outbox.markPublished(message)
+    events.emit('results-published', message)
+  }
+
+  const jobs = new JobManager({
+    deviceId,
+    store,
+    outbox,
+    profile,
+    logger,
+    readEnvironment: environmentReader(profile),
+    window: opts.window,
+    batch: opts.batch,
+    transport: {
+      publishState: (m) => link?.publish('jobState', topics.jobState(deviceId, m.jobId), m),
+      publishResults,
+    },
+    onState: (m) => events.emit('job-state', m),
+    onMeasurement: (m) => events.emit('measurement', m),
+  })
+
+  const info = (): InfoMessage => ({
+    v: PROTOCOL_VERSION,
+    deviceId,
+    hardwareProfile: profile.id,
+    inventory,
+    runtimes: runtimeInfos(),
+    threads,
+    agentVersion: AGENT_VERSION,
+    time: new Date().toISOString(),
+  })
+
+  const onAck = async (ack: AckMessage) => {
+    const removed = await outbox.ack(ack.jobId, ack.seqs)
+    if (removed.length > 0) events.emit('results-acked', { jobId: ack.jobId, seqs: removed })
+  }
+
+  link = new MqttLink(
+    config,
+    { jobs: (cmd) => jobs.handleCommand(cmd), acks: onAck },
+    {
+      onConnect: () => {
+        logger.info({ broker: config.broker }, 'connected')
+        link!.publish('status', topics.status(deviceId), statusMessage(deviceId, 'online'), true)
+        link!.publish('info', topics.info(deviceId), info(), true)
+        for (const e of outbox.pending()) if (e.publishedAt === 0) publishResults(e.message)
+        events.emit('connected')
+      },
+      onDisconnect: (why) => {
+        logger.warn({ why }, 'disconnected; reconnecting')
+        events.emit('disconnected', why)
+      },
+      onInvalid: (topic, reason) => events.emit('invalid-message', { topic, reason }),
+    },
+    logger,
+    opts.reconnect,
+  )
+
+  // Batches that nobody acknowledged (controller down, session lost) go out again.
+  const resendAfterMs = opts.resendAfterMs ?? 60000
+  const resendTimer = setInterval(() => {
+    if (!link?.connected) return
+    const now = Date.now()
+    for (const e of outbox.pending()) if (now - e.publishedAt >= resendAfterMs) publishResults(e.message)
+  }, Math.max(100, Math.min(10000, resendAfterMs / 2)))
+  resendTimer.unref()
+
+  jobs.resumeUnfinished()
+
+  let stopped: Promise<void> | undefined
+  return {
+    deviceId,
+    hardwareProfile: profile.id,
+    profile,
+    inventory,
+    config,
+    threads,
+    events,
+    stats: () => ({
+      invalidMessages: link?.invalidMessages ?? 0,
+      outboxSize: outbox.size,
+      currentJob: jobs.currentJobId,
+      queuedJobs: jobs.queuedJobIds,
+      connected: link?.connected ?? false,
+    }),
+    stop: () =>
+      (stopped ??= (async () => {
+        clearInterval(resendTimer)
+        await jobs.stop()
+        await link?.close()
+        logger.info({ deviceId }, 'agent stopped')
+      })()),
+  }
+}

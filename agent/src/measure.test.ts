@@ -1,0 +1,129 @@
+import t from 'tap'
+import { parseBlockKey, type Measurement, type MeasureSettings } from '@fleetnas/shared'
+import { MeasureCanceled } from './errors.ts'
+import { measureTargets, REFERENCE_BLOCK_KEY, timeInterleaved } from './measure.ts'
+import { createOnnxRuntimeRunner } from './runners/onnxruntime-runner.ts'
+import type { MeasureTarget, PreparedTarget, Runner } from './runners/runner.ts'
+
+const KEYS = [
+  'conv-k3-s1-i7x7x8-o7x7x8-bn-relu',
+  'conv-k5-s1-i7x7x8-o7x7x16-bn-relu',
+  'dwsep-k3-s1-i7x7x8-o7x7x16-bn-relu',
+  'mbconv-e2-k3-s1-i7x7x8-o7x7x8-bn-relu-res',
+  'conv-k3-s2-i14x14x8-o7x7x16-bn-relu',
+  'head-gap-fc-i7x7x16-o5',
+]
+const targets = (keys = KEYS): MeasureTarget[] => keys.map((key) => ({ kind: 'block', key, spec: parseBlockKey(key) }))
+const FAST: MeasureSettings = { warmupRuns: 3, warmupMs: 5, minRuns: 30, minTimeMs: 15, maxRuns: 3000, rounds: 3, maxCv: 0.5, referenceEvery: 4 }
+
+t.test('real ONNX Runtime: sane statistics, overhead subtracted, reference and progress', async (t) => {
+  const ms: Measurement[] = []
+  const progress: [number, number][] = []
+  const result = await measureTargets({
+    runner: createOnnxRuntimeRunner({ threads: 1 }),
+    settings: FAST,
+    targets: targets(),
+    seed: 'job-x',
+    window: 4,
+    readEnvironment: async () => ({ temperatureC: 40 }),
+    onMeasurement: (m) => void ms.push(m),
+    onProgress: (done, total) => void progress.push([done, total]),
+  })
+  t.equal(result.measured, 6)
+  const blocks = ms.filter((m) => m.kind === 'block')
+  t.same(blocks.map((m) => m.key).sort(), [...KEYS].sort(), 'every block once')
+  t.not(blocks.map((m) => m.key).join(), KEYS.join(), 'in shuffled order')
+  const empties = new Map(ms.filter((m) => m.kind === 'empty').map((m) => [m.key, m]))
+  t.ok(empties.has('empty-i7x7x8') && empties.has('empty-i14x14x8') && empties.has('empty-i7x7x16'), [...empties.keys()].join())
+  for (const m of blocks) {
+    t.ok(m.p10Ms <= m.medianMs && m.medianMs <= m.p90Ms, `${m.key}: p10 <= median <= p90`)
+    t.ok(m.samples >= FAST.minRuns && m.rounds === 3, `${m.key}: ${m.samples} runs in ${m.rounds} rounds`)
+    t.ok(m.cv >= 0 && m.stdMs >= 0)
+    t.equal(m.runtime, 'onnxruntime')
+    t.equal(m.threads, 1)
+    const [, h, w, c] = /-i(\d+)x(\d+)x(\d+)-/.exec(m.key)!
+    t.equal(m.overheadMs, empties.get(`empty-i${h}x${w}x${c}`)!.medianMs, `${m.key}: the empty graph of its input shape is subtracted`)
+    t.same(m.before, { temperatureC: 40 })
+    t.same(m.after, { temperatureC: 40 })
+  }
+  const refs = ms.filter((m) => m.kind === 'reference')
+  t.equal(refs.length, 3, 'reference at the start, after 4 blocks (a window), and at the end')
+  t.ok(refs.every((r) => r.key === REFERENCE_BLOCK_KEY))
+  t.ok(result.referenceDrift! > 0.3 && result.referenceDrift! < 3, `drift ${result.referenceDrift}`)
+  t.same(progress, [[0, 6], [4, 6], [6, 6]])
+})
+
+/** A runner with scripted timings: noise per key, and a log of which target ran when. */
+function fakeRunner(noiseOf: (key: string) => number, log: string[] = []): Runner {
+  return {
+    runtime: 'onnxruntime',
+    backend: 'fake',
+    threads: 1,
+    info: () => ({ name: 'onnxruntime', version: '0', backends: ['fake'] }),
+    async prepare(target) {
+      let i = 0
+      const dims = target.kind === 'empty' ? target.inputDims : [1, 8, 7, 7]
+      const p: PreparedTarget = {
+        inputDims: dims,
+        async run(count, _batch, signal) {
+          log.push(target.key)
+          const out: number[] = []
+          for (let k = 0; k < count && !signal?.aborted; k++) {
+            const base = target.kind === 'empty' ? 0.01 : 0.1
+            out.push(base * (1 + noiseOf(target.key) * (i++ % 2 === 0 ? 1 : -1)))
+          }
+          await new Promise((r) => setImmediate(r))
+          return out
+        },
+        async release() {},
+      }
+      return p
+    },
+    async dispose() {},
+  }
+}
+
+t.test('rounds are interleaved round-robin across the window', async (t) => {
+  const log: string[] = []
+  const runner = fakeRunner(() => 0, log)
+  const preps = await Promise.all(['a', 'b', 'c'].map((key) => runner.prepare({ kind: 'empty', key, inputDims: [1, 1, 1, 1] })))
+  log.length = 0
+  const out = await timeInterleaved(preps, { ...FAST, warmupMs: 0, warmupRuns: 1, minTimeMs: 0, minRuns: 3, rounds: 3 }, undefined)
+  t.same(log, ['a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c', 'a', 'b', 'c'], 'warm-up each, then 3 rounds of a, b, c')
+  t.ok(out.every((o) => o.rounds.length === 3))
+})
+
+t.test('a noisy block is measured again and flagged when it stays noisy', async (t) => {
+  const ms: Measurement[] = []
+  const log: string[] = []
+  await measureTargets({
+    runner: fakeRunner((key) => (key === KEYS[0] ? 0.5 : 0.001), log),
+    settings: { ...FAST, maxCv: 0.05, referenceEvery: 0 },
+    targets: targets(KEYS.slice(0, 3)),
+    onMeasurement: (m) => void ms.push(m),
+  })
+  const byKey = new Map(ms.map((m) => [m.key, m]))
+  t.equal(byKey.get(KEYS[0])!.noisy, true)
+  t.ok(byKey.get(KEYS[0])!.cv > 0.05)
+  t.equal(byKey.get(KEYS[1])!.noisy, false)
+  t.ok(log.filter((k) => k === KEYS[0]).length > log.filter((k) => k === KEYS[1]).length, 'the noisy one ran more')
+  t.equal(ms.filter((m) => m.kind === 'reference').length, 0, 'referenceEvery 0 disables the reference')
+})
+
+t.test('cancel stops between runs and reports nothing half-measured', async (t) => {
+  const abort = new AbortController()
+  const ms: Measurement[] = []
+  const err = await measureTargets({
+    runner: createOnnxRuntimeRunner({ threads: 1 }),
+    settings: { ...FAST, minTimeMs: 200, referenceEvery: 0 },
+    targets: targets(),
+    window: 2,
+    signal: abort.signal,
+    onMeasurement: (m) => void ms.push(m),
+    onProgress: (done) => {
+      if (done >= 2) abort.abort('test cancel')
+    },
+  }).catch((e) => e)
+  t.equal(err.code, MeasureCanceled.code)
+  t.equal(ms.filter((m) => m.kind === 'block').length, 2, 'the first window only')
+})

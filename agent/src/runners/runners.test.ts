@@ -1,0 +1,58 @@
+import t from 'tap'
+import { parseArchitectureId, parseBlockKey } from '@fleetnas/shared'
+import { RuntimeUnavailable } from '../errors.ts'
+import { median } from '../stats.ts'
+import { createOnnxRuntimeRunner } from './onnxruntime-runner.ts'
+import { createRunner, type MeasureTarget, type Runner } from './index.ts'
+
+const SMALL = 'conv-k3-s1-i7x7x8-o7x7x8-bn-relu'
+const LARGE = 'conv-k3-s1-i28x28x32-o28x28x64-bn-relu'
+const block = (key: string): MeasureTarget => ({ kind: 'block', key, spec: parseBlockKey(key) })
+
+async function medianOf(runner: Runner, target: MeasureTarget, runs = 30): Promise<number> {
+  const p = await runner.prepare(target)
+  try {
+    await p.run(5)
+    const times = await p.run(runs)
+    t.equal(times.length, runs)
+    t.ok(times.every((x) => x > 0 && Number.isFinite(x)))
+    return median(times)
+  } finally {
+    await p.release()
+  }
+}
+
+for (const publicApiOnly of [false, true]) {
+  t.test(`onnxruntime (${publicApiOnly ? 'public API' : 'native binding'}): raw timings of real sessions`, async (t) => {
+    const runner = createOnnxRuntimeRunner({ threads: 1, publicApiOnly })
+    t.equal(runner.runtime, 'onnxruntime')
+    t.equal(runner.backend, 'cpu')
+    t.ok(runner.info().backends.includes('cpu'))
+    const small = await medianOf(runner, block(SMALL))
+    const large = await medianOf(runner, block(LARGE))
+    t.ok(large > small * 5, `large block ${large} ms vs small ${small} ms`)
+    const empty = await medianOf(runner, { kind: 'empty', key: 'empty-i7x7x8', inputDims: [1, 8, 7, 7] })
+    t.ok(empty < small, `empty ${empty} ms < small ${small} ms`)
+    const arch = await medianOf(runner, { kind: 'architecture', key: 'a', arch: parseArchitectureId('g0.5_conv-k3-w16-mp_dwsep-k3-w16-mp') }, 10)
+    t.ok(arch > 0)
+    const p = await runner.prepare(block(SMALL))
+    t.same(p.inputDims, [1, 8, 7, 7])
+    const batched = await p.run(4, 10)
+    t.equal(batched.length, 4, 'a batch of 10 runs is one sample')
+    const abort = new AbortController()
+    abort.abort()
+    t.same(await p.run(100, 1, abort.signal), [], 'an aborted signal stops between runs')
+    await p.release()
+  })
+}
+
+t.test('tfjs: builds blocks from tfjs ops, names its backend, refuses thread counts it cannot honour', async (t) => {
+  const runner = await createRunner('tfjs', { threads: 1 })
+  t.equal(runner.runtime, 'tfjs')
+  t.ok(['tensorflow', 'wasm', 'cpu'].includes(runner.backend))
+  t.same(runner.info().backends, [runner.backend])
+  for (const key of [SMALL, 'dwsep-k5-s2-i14x14x16-o7x7x24-bn-relu', 'mbconv-e2-k3-s1-i7x7x16-o7x7x16-bn-relu-res', 'head-gap-fc-i7x7x16-o5', 'conv-k3-s1-i8x8x8-o4x4x8-bn-relu-maxpool'])
+    t.ok((await medianOf(runner, block(key), 5)) > 0, key)
+  t.ok((await medianOf(runner, { kind: 'architecture', key: 'a', arch: parseArchitectureId('g0.5_conv-k3-w16-mp_mbconv-e2-k3-w16-n') }, 3)) > 0)
+  if (runner.backend !== 'tensorflow') await t.rejects(createRunner('tfjs', { threads: 4 }), { code: RuntimeUnavailable.code })
+})
