@@ -12,6 +12,10 @@ export const ConfigInvalid = defineError(
 
 export const HttpValidation = defineError('FLEETNAS_ERR_HTTP_VALIDATION', 400, (what: string) => `invalid request: ${what}`)
 export const HttpNotFound = defineError('FLEETNAS_ERR_HTTP_NOT_FOUND', 404, (method: string, url: string) => `no route ${method} ${url}; see /docs for the API`)
+export const HttpBadRequest = defineError('FLEETNAS_ERR_HTTP_BAD_REQUEST', 400, (why: string) => why)
+export const HttpTooLarge = defineError('FLEETNAS_ERR_HTTP_TOO_LARGE', 413, (why: string) => why)
+export const HttpMediaType = defineError('FLEETNAS_ERR_HTTP_MEDIA_TYPE', 415, (why: string) => `${why}; send application/json`)
+export const Internal = defineError('FLEETNAS_ERR_INTERNAL', 500, () => 'internal error; see the controller log')
 export const AuthRequired = defineError(
   'FLEETNAS_ERR_AUTH_REQUIRED',
   401,

@@ -139,3 +139,12 @@ t.test('metrics: Prometheus text with the fleet figures', async (t) => {
     t.ok(m.body.includes(name), name)
   t.match(m.body, /fleetnas_http_requests_total\{method="GET",route="\/v1\/devices",status="200"\} 1/)
 })
+
+t.test('malformed JSON answers 400 with an HTTP-area code', async (t) => {
+  const ctl = await startTestController(t)
+  const res = await ctl.http.inject({ method: 'POST', url: '/v1/campaigns', headers: { 'content-type': 'application/json' }, payload: '{"name":' })
+  t.equal(res.statusCode, 400)
+  t.equal(res.json().code, 'FLEETNAS_ERR_HTTP_BAD_REQUEST')
+  const missing = await ctl.http.inject({ method: 'GET', url: '/v2/nothing' })
+  t.equal(missing.json().code, 'FLEETNAS_ERR_HTTP_NOT_FOUND')
+})

@@ -6,7 +6,7 @@
 import { STATUS_CODES } from 'node:http'
 import type { FastifyError, FastifyInstance } from 'fastify'
 import { isFleetnasError } from '@fleetnas/shared'
-import { HttpNotFound, HttpValidation } from '../errors.ts'
+import { HttpBadRequest, HttpMediaType, HttpNotFound, HttpTooLarge, HttpValidation, Internal } from '../errors.ts'
 
 export interface ErrorBody {
   statusCode: number
@@ -42,10 +42,9 @@ const body = (statusCode: number, code: string, message: string): ErrorBody => (
   message,
 })
 
-const FASTIFY_CLIENT_CODES: Record<number, string> = {
-  400: 'FLEETNAS_ERR_HTTP_BAD_REQUEST',
-  413: 'FLEETNAS_ERR_HTTP_TOO_LARGE',
-  415: 'FLEETNAS_ERR_HTTP_MEDIA_TYPE',
+const FASTIFY_CLIENT_ERRORS: Record<number, (why: string) => { code: string; message: string }> = {
+  413: HttpTooLarge,
+  415: HttpMediaType,
 }
 
 export function installErrorHandling(app: FastifyInstance): void {
@@ -56,10 +55,13 @@ export function installErrorHandling(app: FastifyInstance): void {
       return reply.code(400).send(body(400, e.code, e.message))
     }
     const status = err.statusCode ?? 500
-    if (status >= 400 && status < 500)
-      return reply.code(status).send(body(status, FASTIFY_CLIENT_CODES[status] ?? 'FLEETNAS_ERR_HTTP_BAD_REQUEST', err.message))
+    if (status >= 400 && status < 500) {
+      const e = (FASTIFY_CLIENT_ERRORS[status] ?? HttpBadRequest)(err.message)
+      return reply.code(status).send(body(status, e.code, e.message))
+    }
     req.log.error({ err }, 'request failed')
-    return reply.code(500).send(body(500, 'FLEETNAS_ERR_INTERNAL', 'internal error; see the controller log'))
+    const e = Internal()
+    return reply.code(500).send(body(500, e.code, e.message))
   })
   app.setNotFoundHandler((req, reply) => {
     const e = HttpNotFound(req.method, req.url)

@@ -67,8 +67,9 @@ t.test('real zip: folder inside the zip, cache reuse, configurable lists', { ski
 
   await t.rejects(loadOmniglot({ path: ZIP, alphabets: ['Latin', 'Klingon'], cacheDir: false }), {
     code: 'FLEETNAS_ERR_DATA_OPTIONS_INVALID',
-    message: /Klingon.*available: .*Latin/,
+    message: /'Klingon'.*available alphabets: .*Latin/,
   })
+  await t.rejects(loadOmniglot({ path: ZIP, alphabets: ['latin'], cacheDir: false }), { message: /did you mean 'Latin'/ })
   await t.rejects(loadOmniglot({ path: ZIP, valAlphabets: ['Latin'], testAlphabets: ['Latin'], cacheDir: false }), {
     code: 'FLEETNAS_ERR_DATA_OPTIONS_INVALID',
   })

@@ -170,7 +170,10 @@ function findAlphabets(source: ImageSource): { alphabets: Alphabet[]; skipped: n
 function checkNames(problems: string[], option: string, names: readonly string[] | undefined, available: string[]): void {
   if (!names) return
   const unknown = names.filter((n) => !available.includes(n))
-  if (unknown.length) {
-    problems.push(`${option}: no alphabet named ${unknown.map((n) => `'${n}'`).join(', ')} (available: ${available.join(', ')})`)
+  for (const name of unknown) {
+    const near = available.find((a) => a.toLowerCase() === name.toLowerCase())
+    problems.push(`${option}: no alphabet named '${name}'${near ? ` (did you mean '${near}'?)` : ''}`)
   }
+  const listing = `available alphabets: ${available.join(', ')}`
+  if (unknown.length && !problems.includes(listing)) problems.push(listing)
 }

@@ -1,0 +1,188 @@
+/**
+ * The agent against a real MQTT broker (aedes, embedded on a free port) and a fake controller
+ * client speaking the shared protocol: job -> states -> results -> acks -> empty outbox.
+ */
+import { once } from 'node:events'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { createServer, type AddressInfo } from 'node:net'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import t from 'tap'
+import mqtt from 'mqtt'
+import {
+  decodeMessage,
+  DEFAULT_MEASURE_SETTINGS,
+  encodeMessage,
+  parseTopic,
+  PROTOCOL_VERSION,
+  TOPIC_ROOT,
+  topics,
+  type JobMessage,
+  type JobStateMessage,
+  type ResultsMessage,
+  type StatusMessage,
+} from '@fleetnas/shared'
+import { startAgent, type RunningAgent } from './agent.ts'
+
+const { Aedes } = await import('aedes')
+const broker = await Aedes.createBroker()
+const server = createServer(broker.handle)
+server.listen(0, '127.0.0.1')
+await once(server, 'listening')
+const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`
+t.teardown(async () => {
+  await new Promise((r) => broker.close(r))
+  await new Promise((r) => server.close(r))
+})
+
+const DEVICE = 'test-dev-1'
+const BLOCKS = [
+  'conv-k3-s1-i7x7x8-o7x7x8-bn-relu',
+  'conv-k3-s1-i7x7x8-o7x7x16-bn-relu',
+  'dwsep-k3-s1-i7x7x8-o7x7x8-bn-relu',
+  'mbconv-e2-k3-s1-i7x7x8-o7x7x8-bn-relu-res',
+  'head-gap-fc-i7x7x8-o5',
+]
+const FAST = { ...DEFAULT_MEASURE_SETTINGS, warmupRuns: 2, warmupMs: 2, minRuns: 10, minTimeMs: 6, maxRuns: 500, rounds: 2, maxCv: 1, referenceEvery: 0 }
+const inventory = { cpuModel: 'Test CPU', cpuVendor: 'Test', cores: 2, physicalCores: 2, maxFrequencyMHz: 0, memoryBytes: 1e9, os: 'test', arch: 'x64', hostname: 'test', model: 'test', gpus: [] }
+
+const job = (jobId: string, blocks = BLOCKS, extra: Partial<JobMessage> = {}): JobMessage => ({
+  v: PROTOCOL_VERSION, type: 'job', jobId, campaignId: 'camp-1', runtime: 'onnxruntime', threads: 1, blocks, settings: FAST, time: new Date().toISOString(), ...extra,
+})
+
+/** The fake controller: records what the device publishes, acks results when told to. */
+async function fakeController(autoAck: boolean) {
+  const client = await mqtt.connectAsync(url, { clientId: `ctl-${Math.random().toString(16).slice(2)}`, clean: true })
+  const states: JobStateMessage[] = []
+  const results: ResultsMessage[] = []
+  const statuses: StatusMessage[] = []
+  let info: unknown
+  client.on('message', (topic, payload) => {
+    const p = parseTopic(topic)
+    if (!p) return
+    if (p.kind === 'jobState') {
+      const d = decodeMessage('jobState', payload)
+      if (d.ok) states.push(d.value)
+    } else if (p.kind === 'results') {
+      const d = decodeMessage('results', payload)
+      if (!d.ok) throw new Error(d.reason)
+      results.push(d.value)
+      if (autoAck) client.publish(topics.acks(DEVICE), encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: d.value.jobId, seqs: [d.value.seq] }), { qos: 1 })
+    } else if (p.kind === 'status') {
+      const d = decodeMessage('status', payload)
+      if (d.ok) statuses.push(d.value)
+    } else if (p.kind === 'info') {
+      const d = decodeMessage('info', payload)
+      if (d.ok) info = d.value
+    }
+  })
+  await client.subscribeAsync([`${TOPIC_ROOT}/devices/+/status`, `${TOPIC_ROOT}/devices/+/info`, `${TOPIC_ROOT}/devices/+/jobs/+/state`, `${TOPIC_ROOT}/devices/+/results`], { qos: 1 })
+  const send = (payload: string) => client.publishAsync(topics.jobs(DEVICE), payload, { qos: 1 })
+  return { client, states, results, statuses, info: () => info, send }
+}
+
+/** Resolves when `check()` holds, re-checking on each listed agent event (no fixed sleeps). */
+function until(agent: RunningAgent, events: string[], check: () => boolean, timeoutMs = 30000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => done(new Error(`timed out waiting on ${events.join(', ')}`)), timeoutMs)
+    const poll = () => {
+      if (check()) done()
+    }
+    const done = (err?: Error) => {
+      clearTimeout(timer)
+      for (const e of events) agent.events.off(e as any, poll)
+      err ? reject(err) : resolve()
+    }
+    for (const e of events) agent.events.on(e as any, poll)
+    poll()
+  })
+}
+
+async function tmp(t: any): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetnas-agent-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+t.test('job -> states -> results -> acks -> empty outbox; invalid payloads dropped', async (t) => {
+  const stateDir = await tmp(t)
+  const ctl = await fakeController(true)
+  t.teardown(() => ctl.client.endAsync())
+  const agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, { inventory, window: 3, batch: { maxBatch: 2, maxDelayMs: 200 } })
+  t.equal(agent.deviceId, DEVICE)
+  t.equal(agent.hardwareProfile, 'x86-64')
+  await until(agent, ['connected'], () => agent.stats().connected)
+  await until(agent, ['connected'], () => ctl.statuses.some((s) => s.state === 'online') && ctl.info() !== undefined)
+  t.match(ctl.info(), { deviceId: DEVICE, hardwareProfile: 'x86-64', threads: 1, runtimes: [{ name: 'onnxruntime' }] })
+
+  // Garbage first: counted, dropped, the agent carries on.
+  await ctl.send('{"v":1,"type":"job"')
+  await ctl.send(JSON.stringify({ ...job('bad-shape'), threads: 0 }))
+  await until(agent, ['invalid-message'], () => agent.stats().invalidMessages === 2)
+
+  await ctl.send(encodeMessage('jobs', job('job-1')))
+  await until(agent, ['job-state', 'results-acked'], () => ctl.states.some((s) => s.jobId === 'job-1' && s.state === 'SUCCEEDED') && agent.stats().outboxSize === 0)
+  const states = ctl.states.filter((s) => s.jobId === 'job-1').map((s) => s.state)
+  t.equal(states[0], 'ACCEPTED')
+  t.equal(states[1], 'IN_PROGRESS')
+  t.equal(states.at(-1), 'SUCCEEDED')
+  t.match(ctl.states.find((s) => s.state === 'SUCCEEDED'), { progress: { done: 5, total: 5 } })
+  const measured = ctl.results.filter((r) => r.jobId === 'job-1').flatMap((r) => r.measurements)
+  t.same(measured.filter((m) => m.kind === 'block').map((m) => m.key).sort(), [...BLOCKS].sort())
+  t.ok(measured.some((m) => m.kind === 'empty'))
+  const seqs = [...new Set(ctl.results.map((r) => r.seq))]
+  t.same(seqs, seqs.map((_, i) => i), 'seqs 0..n-1')
+
+  // Redelivery: re-acknowledged, not re-measured.
+  const before = ctl.results.length
+  ctl.states.length = 0
+  await ctl.send(encodeMessage('jobs', job('job-1')))
+  await until(agent, ['job-state'], () => ctl.states.some((s) => s.jobId === 'job-1'))
+  t.equal(ctl.states[0].state, 'SUCCEEDED')
+  t.equal(ctl.results.length, before)
+
+  // Jobs it cannot run are rejected with a reason.
+  await ctl.send(encodeMessage('jobs', job('job-bad', ['conv-k4-nonsense'])))
+  await ctl.send(encodeMessage('jobs', job('job-tf', BLOCKS, { runtime: 'tfjs', threads: 3 })))
+  await until(agent, ['job-state'], () => ctl.states.filter((s) => s.state === 'REJECTED').length === 2)
+  t.match(ctl.states.find((s) => s.jobId === 'job-bad'), { state: 'REJECTED', reason: /not a block key/ })
+  t.match(ctl.states.find((s) => s.jobId === 'job-tf'), { state: 'REJECTED', reason: /thread/ })
+
+  await agent.stop()
+  t.ok(ctl.statuses.at(-1)?.state === 'offline' || (await new Promise((r) => ctl.client.once('message', r)), ctl.statuses.at(-1)?.state === 'offline'), 'offline status on stop')
+  t.equal(agent.stats().invalidMessages, 2)
+})
+
+t.test('cancel; queueing; unacked results survive a restart and are republished with the same seqs', async (t) => {
+  const stateDir = await tmp(t)
+  const ctl = await fakeController(false)
+  t.teardown(() => ctl.client.endAsync())
+  const opts = { inventory, window: 2, batch: { maxBatch: 2, maxDelayMs: 100 } }
+  let agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, opts)
+  await until(agent, ['connected'], () => agent.stats().connected)
+  const slow = { ...FAST, minTimeMs: 400 }
+  await ctl.send(encodeMessage('jobs', job('job-long', BLOCKS, { settings: slow })))
+  await ctl.send(encodeMessage('jobs', job('job-next', BLOCKS.slice(0, 2))))
+  await until(agent, ['job-state'], () => ctl.states.some((s) => s.jobId === 'job-next' && s.state === 'ACCEPTED'))
+  t.equal(agent.stats().currentJob, 'job-long')
+  t.same(agent.stats().queuedJobs, ['job-next'], 'one job at a time; the next one waits')
+  await ctl.send(encodeMessage('jobs', { v: PROTOCOL_VERSION, type: 'cancel', jobId: 'job-long', time: new Date().toISOString() }))
+  await until(agent, ['job-state'], () => ctl.states.some((s) => s.jobId === 'job-next' && s.state === 'SUCCEEDED'))
+  t.match(ctl.states.find((s) => s.jobId === 'job-long' && s.state === 'CANCELED'), { reason: /canceled/ })
+
+  // Nothing was acked: every batch is still on disk. Restart the agent on the same state.
+  await until(agent, ['results-published'], () => ctl.results.length > 0 && ctl.results.length === agent.stats().outboxSize)
+  const pending = agent.stats().outboxSize
+  t.ok(pending > 0)
+  const firstRun = ctl.results.map((r) => `${r.jobId}/${r.seq}`).sort()
+  await agent.stop()
+  ctl.results.length = 0
+  agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, opts)
+  t.teardown(() => agent.stop())
+  t.equal(agent.stats().outboxSize, pending, 'reloaded from disk')
+  await until(agent, ['results-published'], () => ctl.results.length >= pending)
+  t.same(ctl.results.map((r) => `${r.jobId}/${r.seq}`).sort(), firstRun, 'republished with the same seqs')
+  for (const r of [...ctl.results]) await ctl.client.publishAsync(topics.acks(DEVICE), encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: r.jobId, seqs: [r.seq] }), { qos: 1 })
+  await until(agent, ['results-acked'], () => agent.stats().outboxSize === 0)
+  t.same(agent.stats().queuedJobs, [], 'finished and canceled jobs are not resumed')
+})
