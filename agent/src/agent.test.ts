@@ -81,19 +81,27 @@ async function fakeController(autoAck: boolean) {
   return { client, states, results, statuses, info: () => info, send }
 }
 
-/** Resolves when `check()` holds, re-checking on each listed agent event (no fixed sleeps). */
-function until(agent: RunningAgent, events: string[], check: () => boolean, timeoutMs = 30000): Promise<void> {
+const AGENT_EVENTS = ['connected', 'disconnected', 'job-state', 'measurement', 'results-published', 'results-acked', 'invalid-message'] as const
+
+/**
+ * Resolves when `check()` holds, re-checking on every agent event and every message the controller
+ * receives (no fixed sleeps).
+ */
+function until(agent: RunningAgent, ctl: { client: mqtt.MqttClient }, check: () => boolean, what: string, timeoutMs = 30000): Promise<void> {
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => done(new Error(`timed out waiting on ${events.join(', ')}`)), timeoutMs)
+    const timer = setTimeout(() => done(new Error(`timed out waiting for ${what}`)), timeoutMs)
     const poll = () => {
       if (check()) done()
     }
     const done = (err?: Error) => {
       clearTimeout(timer)
-      for (const e of events) agent.events.off(e as any, poll)
+      for (const e of AGENT_EVENTS) agent.events.off(e, poll)
+      ctl.client.off('message', poll)
       err ? reject(err) : resolve()
     }
-    for (const e of events) agent.events.on(e as any, poll)
+    for (const e of AGENT_EVENTS) agent.events.on(e, poll)
+    // After the recording listener (registered first), so the message is already recorded.
+    ctl.client.on('message', poll)
     poll()
   })
 }
@@ -111,17 +119,17 @@ t.test('job -> states -> results -> acks -> empty outbox; invalid payloads dropp
   const agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, { inventory, window: 3, batch: { maxBatch: 2, maxDelayMs: 200 } })
   t.equal(agent.deviceId, DEVICE)
   t.equal(agent.hardwareProfile, 'x86-64')
-  await until(agent, ['connected'], () => agent.stats().connected)
-  await until(agent, ['connected'], () => ctl.statuses.some((s) => s.state === 'online') && ctl.info() !== undefined)
+  await until(agent, ctl, () => agent.stats().connected, 'connected')
+  await until(agent, ctl, () => ctl.statuses.some((s) => s.state === 'online') && ctl.info() !== undefined, 'retained online status and info')
   t.match(ctl.info(), { deviceId: DEVICE, hardwareProfile: 'x86-64', threads: 1, runtimes: [{ name: 'onnxruntime' }] })
 
   // Garbage first: counted, dropped, the agent carries on.
   await ctl.send('{"v":1,"type":"job"')
   await ctl.send(JSON.stringify({ ...job('bad-shape'), threads: 0 }))
-  await until(agent, ['invalid-message'], () => agent.stats().invalidMessages === 2)
+  await until(agent, ctl, () => agent.stats().invalidMessages === 2, 'two invalid messages counted')
 
   await ctl.send(encodeMessage('jobs', job('job-1')))
-  await until(agent, ['job-state', 'results-acked'], () => ctl.states.some((s) => s.jobId === 'job-1' && s.state === 'SUCCEEDED') && agent.stats().outboxSize === 0)
+  await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-1' && s.state === 'SUCCEEDED') && agent.stats().outboxSize === 0, 'job-1 SUCCEEDED and every batch acked')
   const states = ctl.states.filter((s) => s.jobId === 'job-1').map((s) => s.state)
   t.equal(states[0], 'ACCEPTED')
   t.equal(states[1], 'IN_PROGRESS')
@@ -137,19 +145,19 @@ t.test('job -> states -> results -> acks -> empty outbox; invalid payloads dropp
   const before = ctl.results.length
   ctl.states.length = 0
   await ctl.send(encodeMessage('jobs', job('job-1')))
-  await until(agent, ['job-state'], () => ctl.states.some((s) => s.jobId === 'job-1'))
+  await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-1'), 'job-state')
   t.equal(ctl.states[0].state, 'SUCCEEDED')
   t.equal(ctl.results.length, before)
 
   // Jobs it cannot run are rejected with a reason.
   await ctl.send(encodeMessage('jobs', job('job-bad', ['conv-k4-nonsense'])))
   await ctl.send(encodeMessage('jobs', job('job-tf', BLOCKS, { runtime: 'tfjs', threads: 3 })))
-  await until(agent, ['job-state'], () => ctl.states.filter((s) => s.state === 'REJECTED').length === 2)
+  await until(agent, ctl, () => ctl.states.filter((s) => s.state === 'REJECTED').length === 2, 'job-state')
   t.match(ctl.states.find((s) => s.jobId === 'job-bad'), { state: 'REJECTED', reason: /not a block key/ })
   t.match(ctl.states.find((s) => s.jobId === 'job-tf'), { state: 'REJECTED', reason: /thread/ })
 
   await agent.stop()
-  t.ok(ctl.statuses.at(-1)?.state === 'offline' || (await new Promise((r) => ctl.client.once('message', r)), ctl.statuses.at(-1)?.state === 'offline'), 'offline status on stop')
+  await until(agent, ctl, () => ctl.statuses.at(-1)?.state === 'offline', 'offline status on stop')
   t.equal(agent.stats().invalidMessages, 2)
 })
 
@@ -159,19 +167,20 @@ t.test('cancel; queueing; unacked results survive a restart and are republished 
   t.teardown(() => ctl.client.endAsync())
   const opts = { inventory, window: 2, batch: { maxBatch: 2, maxDelayMs: 100 } }
   let agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, opts)
-  await until(agent, ['connected'], () => agent.stats().connected)
+  await until(agent, ctl, () => agent.stats().connected, 'connected')
   const slow = { ...FAST, minTimeMs: 400 }
   await ctl.send(encodeMessage('jobs', job('job-long', BLOCKS, { settings: slow })))
   await ctl.send(encodeMessage('jobs', job('job-next', BLOCKS.slice(0, 2))))
-  await until(agent, ['job-state'], () => ctl.states.some((s) => s.jobId === 'job-next' && s.state === 'ACCEPTED'))
+  await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-next' && s.state === 'ACCEPTED'), 'job-next ACCEPTED')
   t.equal(agent.stats().currentJob, 'job-long')
   t.same(agent.stats().queuedJobs, ['job-next'], 'one job at a time; the next one waits')
   await ctl.send(encodeMessage('jobs', { v: PROTOCOL_VERSION, type: 'cancel', jobId: 'job-long', time: new Date().toISOString() }))
-  await until(agent, ['job-state'], () => ctl.states.some((s) => s.jobId === 'job-next' && s.state === 'SUCCEEDED'))
+  await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-next' && s.state === 'SUCCEEDED'), 'job-next SUCCEEDED')
+  console.error(ctl.states.map(s => s.jobId + ':' + s.state + ':' + s.reason))
   t.match(ctl.states.find((s) => s.jobId === 'job-long' && s.state === 'CANCELED'), { reason: /canceled/ })
 
   // Nothing was acked: every batch is still on disk. Restart the agent on the same state.
-  await until(agent, ['results-published'], () => ctl.results.length > 0 && ctl.results.length === agent.stats().outboxSize)
+  await until(agent, ctl, () => ctl.results.length > 0 && ctl.results.length === agent.stats().outboxSize, 'results-published')
   const pending = agent.stats().outboxSize
   t.ok(pending > 0)
   const firstRun = ctl.results.map((r) => `${r.jobId}/${r.seq}`).sort()
@@ -180,9 +189,9 @@ t.test('cancel; queueing; unacked results survive a restart and are republished 
   agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, opts)
   t.teardown(() => agent.stop())
   t.equal(agent.stats().outboxSize, pending, 'reloaded from disk')
-  await until(agent, ['results-published'], () => ctl.results.length >= pending)
+  await until(agent, ctl, () => ctl.results.length >= pending, 'results-published')
   t.same(ctl.results.map((r) => `${r.jobId}/${r.seq}`).sort(), firstRun, 'republished with the same seqs')
   for (const r of [...ctl.results]) await ctl.client.publishAsync(topics.acks(DEVICE), encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: r.jobId, seqs: [r.seq] }), { qos: 1 })
-  await until(agent, ['results-acked'], () => agent.stats().outboxSize === 0)
+  await until(agent, ctl, () => agent.stats().outboxSize === 0, 'results-acked')
   t.same(agent.stats().queuedJobs, [], 'finished and canceled jobs are not resumed')
 })
