@@ -31,7 +31,7 @@ server.listen(0, '127.0.0.1')
 await once(server, 'listening')
 const url = `mqtt://127.0.0.1:${(server.address() as AddressInfo).port}`
 t.teardown(async () => {
-  await new Promise((r) => broker.close(r))
+  await new Promise<void>((r) => broker.close(() => r()))
   await new Promise((r) => server.close(r))
 })
 
@@ -168,15 +168,15 @@ t.test('cancel; queueing; unacked results survive a restart and are republished 
   const opts = { inventory, window: 2, batch: { maxBatch: 2, maxDelayMs: 100 } }
   let agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, opts)
   await until(agent, ctl, () => agent.stats().connected, 'connected')
-  const slow = { ...FAST, minTimeMs: 400 }
+  const slow = { ...FAST, minTimeMs: 5000, maxRuns: 1000000 } // ~25 s unless canceled
   await ctl.send(encodeMessage('jobs', job('job-long', BLOCKS, { settings: slow })))
   await ctl.send(encodeMessage('jobs', job('job-next', BLOCKS.slice(0, 2))))
   await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-next' && s.state === 'ACCEPTED'), 'job-next ACCEPTED')
+  await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-long' && s.state === 'IN_PROGRESS'), 'job-long IN_PROGRESS')
   t.equal(agent.stats().currentJob, 'job-long')
   t.same(agent.stats().queuedJobs, ['job-next'], 'one job at a time; the next one waits')
   await ctl.send(encodeMessage('jobs', { v: PROTOCOL_VERSION, type: 'cancel', jobId: 'job-long', time: new Date().toISOString() }))
   await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-next' && s.state === 'SUCCEEDED'), 'job-next SUCCEEDED')
-  console.error(ctl.states.map(s => s.jobId + ':' + s.state + ':' + s.reason))
   t.match(ctl.states.find((s) => s.jobId === 'job-long' && s.state === 'CANCELED'), { reason: /canceled/ })
 
   // Nothing was acked: every batch is still on disk. Restart the agent on the same state.
@@ -194,4 +194,34 @@ t.test('cancel; queueing; unacked results survive a restart and are republished 
   for (const r of [...ctl.results]) await ctl.client.publishAsync(topics.acks(DEVICE), encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: r.jobId, seqs: [r.seq] }), { qos: 1 })
   await until(agent, ctl, () => agent.stats().outboxSize === 0, 'results-acked')
   t.same(agent.stats().queuedJobs, [], 'finished and canceled jobs are not resumed')
+})
+
+t.test('a job interrupted by a restart resumes and measures only what is missing', async (t) => {
+  const stateDir = await tmp(t)
+  const ctl = await fakeController(true)
+  t.teardown(() => ctl.client.endAsync())
+  const opts = { inventory, window: 1, batch: { maxBatch: 1, maxDelayMs: 50 } }
+  let agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, opts)
+  const settings = { ...FAST, minTimeMs: 250, maxRuns: 1000000 }
+  await until(agent, ctl, () => agent.stats().connected, 'connected')
+  await ctl.send(encodeMessage('jobs', job('job-resume', BLOCKS, { settings })))
+  const blocksSeen = () => ctl.results.flatMap((r) => r.measurements).filter((m) => m.kind === 'block').map((m) => m.key)
+  await until(agent, ctl, () => blocksSeen().length >= 2, 'two blocks measured')
+  await agent.stop()
+  t.not(ctl.states.at(-1)?.state, 'SUCCEEDED')
+  const firstRun = blocksSeen()
+  t.ok(firstRun.length < BLOCKS.length, `${firstRun.length} of ${BLOCKS.length} blocks before the restart`)
+
+  agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, opts)
+  t.teardown(() => agent.stop())
+  await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-resume' && s.state === 'SUCCEEDED') && agent.stats().outboxSize === 0, 'job-resume SUCCEEDED after the restart')
+  t.same([...new Set(blocksSeen())].sort(), [...BLOCKS].sort(), 'every block measured')
+  const bySeq = new Map<number, string>()
+  for (const r of ctl.results.filter((r) => r.jobId === 'job-resume')) {
+    const data = JSON.stringify(r.measurements)
+    t.equal(bySeq.get(r.seq) ?? data, data, `seq ${r.seq} always carries the same data (a redelivery at most)`)
+    bySeq.set(r.seq, data)
+  }
+  const distinct = [...bySeq.values()].flatMap((d) => JSON.parse(d) as { kind: string; key: string }[]).filter((m) => m.kind === 'block')
+  t.equal(distinct.length, BLOCKS.length, 'no block measured twice (the resumed job skipped the measured ones)')
 })

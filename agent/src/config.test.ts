@@ -5,7 +5,7 @@ import t from 'tap'
 import { checkConfigInput, mergeConfigInputs, resolveAgentConfig } from './config.ts'
 import { ConfigFileInvalid, ConfigInvalid } from './errors.ts'
 
-const tmp = async (t: Tap.Test) => {
+const tmp = async (t: { teardown: (f: () => unknown) => void }) => {
   const dir = await mkdtemp(join(tmpdir(), 'fleetnas-config-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   return dir

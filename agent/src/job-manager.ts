@@ -98,10 +98,13 @@ export class JobManager {
 
   constructor(private readonly o: JobManagerOptions) {}
 
-  /** One entry for every inbound command on the jobs topic. */
-  async handleCommand(cmd: JobCommand): Promise<void> {
-    if (cmd.type === 'cancel') return this.cancel(cmd)
-    return this.submit(cmd)
+  private commands: Promise<void> = Promise.resolve()
+
+  /** One entry for every inbound command on the jobs topic; handled one by one in arrival order. */
+  handleCommand(cmd: JobCommand): Promise<void> {
+    const next = this.commands.then(() => (cmd.type === 'cancel' ? this.cancel(cmd) : this.submit(cmd)))
+    this.commands = next.catch((e) => this.o.logger.error({ err: e, jobId: cmd.jobId }, 'job command failed'))
+    return next
   }
 
   /** Queues persisted unfinished jobs (after a restart). */

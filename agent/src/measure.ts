@@ -20,8 +20,10 @@ import { MeasureCanceled } from './errors.ts'
 import type { MeasureTarget, PreparedTarget, Runner } from './runners/runner.ts'
 import { summarizeTimings, type TimingStats } from './stats.ts'
 
-/** ~1.8 MMAC conv in the middle of the default space: long enough to be stable, short to repeat. */
-export const REFERENCE_BLOCK_KEY = 'conv-k3-s1-i14x14x16-o14x14x16-bn-relu'
+/** A 3.6 MMAC conv (DESIGN's example key): long enough to be stable, short enough to repeat. */
+export const REFERENCE_BLOCK_KEY = 'conv-k3-s1-i28x28x16-o28x28x32-bn-relu'
+/** Runs the reference this long before its first measurement: a fresh process runs slow at first. */
+const PROCESS_WARMUP_MS = 150
 export const DEFAULT_WINDOW = 12
 
 export interface MeasureLoopOptions {
@@ -61,7 +63,7 @@ export interface TimedSamples {
 }
 
 /** A sample spans at least this long, so tiny targets are timed in batches of runs. */
-export const MIN_SAMPLE_MS = 0.1
+export const MIN_SAMPLE_MS = Number(process.env.FLEETNAS_MIN_SAMPLE_MS ?? 0.1)
 const MAX_BATCH = 64
 
 /**
@@ -212,6 +214,11 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
       const target: MeasureTarget = { kind: 'block', key: referenceKey, spec: parseBlockKey(referenceKey) }
       const prep = await runner.prepare(target)
       reference = { target, prep, overhead: 0 }
+      const t0 = performance.now()
+      while (performance.now() - t0 < PROCESS_WARMUP_MS) {
+        await prep.run(10, 1, signal)
+        checkAbort(signal)
+      }
       reference.overhead = await overheadFor(prep.inputDims)
       await measureReference()
     }

@@ -32,6 +32,11 @@ export class Outbox {
       } catch {
         continue
       }
+      // Emptied job folders are removed here only: removing one while a batch is written races.
+      if (files.length === 0) {
+        await rmdir(jobDir).catch(() => undefined)
+        continue
+      }
       for (const f of files) {
         if (!/^\d+\.json$/.test(f)) continue
         const file = join(jobDir, f)
@@ -65,8 +70,6 @@ export class Outbox {
       this.entries.delete(k)
       removed.push(seq)
     }
-    if (removed.length > 0 && !this.pending().some((e) => e.message.jobId === jobId))
-      await rmdir(join(this.dir, jobId)).catch(() => undefined)
     return removed
   }
 

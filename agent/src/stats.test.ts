@@ -35,5 +35,7 @@ t.test('robust cv ignores a rare outlier and matches std/mean for normal noise',
   t.ok(robustCv(withOutlier) < 0.03)
   t.ok(summarizeTimings([withOutlier]).stdMs > 1, 'std still shows it')
   t.equal(robustCv([0, 0]), 0)
+  const twoModes = Array.from({ length: 101 }, (_, i) => (i % 2 === 0 ? 1 : 2))
+  t.ok(robustCv(twoModes) > 0.3, 'a two-mode timing is noisy, whatever the balance')
   t.throws(() => summarizeTimings([[], []]))
 })

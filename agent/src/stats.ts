@@ -3,9 +3,10 @@
  *
  * - medianMs: median of the per-round medians (a burst of load hits one round, not the estimate);
  * - p10Ms, p90Ms, meanMs, stdMs: over all samples pooled;
- * - cv: robust coefficient of variation of the raw samples, 1.4826 * MAD / median (equal to
- *   std / mean for normal noise). It describes the measurement's noise: one preempted run among
- *   hundreds does not flag a block, and subtracting the overhead does not inflate it.
+ * - cv: robust coefficient of variation of the raw samples, interquartile range / (1.349 *
+ *   median) (equal to std / mean for normal noise). It describes the measurement's noise: rare
+ *   preempted runs do not flag a block, a two-mode timing does, and subtracting the overhead
+ *   does not inflate it.
  * The empty-session overhead is subtracted from the location figures (median, p10, p90, mean),
  * never below zero; std and cv are unchanged by it.
  */
@@ -34,11 +35,12 @@ export function median(values: readonly number[]): number {
   return quantileSorted([...values].sort((a, b) => a - b), 0.5)
 }
 
-/** 1.4826 * median absolute deviation / median. */
+/** Interquartile range / (1.349 * median); 1.349 is the IQR of a standard normal. */
 export function robustCv(values: readonly number[]): number {
-  const m = median(values)
+  const sorted = [...values].sort((a, b) => a - b)
+  const m = quantileSorted(sorted, 0.5)
   if (!(m > 0)) return 0
-  return (1.4826 * median(values.map((v) => Math.abs(v - m)))) / m
+  return (quantileSorted(sorted, 0.75) - quantileSorted(sorted, 0.25)) / (1.349 * m)
 }
 
 /** `rounds`: one array of raw run times (ms) per round; empty rounds are ignored. */

@@ -14,6 +14,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { readFileSync } from 'node:fs'
 import path from 'node:path'
+import type { Test } from 'tap'
 import { ApiClient } from '../../controller/src/cli/api-client.ts'
 import { CLI_BIN } from './fleet.ts'
 import { freePort } from './mosquitto.ts'
@@ -163,5 +164,91 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
       await launch()
     },
     stop: () => endProcess(child, 'SIGTERM'),
+  }
+}
+
+// ---- what a controller stored, read straight from its SQLite file ----
+
+export interface StoredExecution {
+  executionId: string
+  deviceId: string
+  runtime: string
+  threads: number
+  /** Measurement rows of kind 'block'. */
+  blockRows: number
+  distinctBlocks: number
+  /** (key, rows) for every block key stored more than once for this execution. */
+  duplicates: { key: string; rows: number }[]
+  /** Block rows whose key is not one of the campaign's keys. */
+  foreign: number
+}
+
+/** Opens `<dataDir>/fleetnas.db` read-only (the controller may still be writing: WAL allows it). */
+export async function readStoredCampaign(dataDir: string, campaignId: string): Promise<{ keys: number; executions: StoredExecution[] }> {
+  const { default: Database } = await import('better-sqlite3')
+  const db = new Database(path.join(dataDir, 'fleetnas.db'), { readonly: true, fileMustExist: true })
+  try {
+    const keys = (db.prepare('SELECT count(*) AS n FROM campaign_keys WHERE campaign_id = ?').get(campaignId) as { n: number }).n
+    const executions = db
+      .prepare('SELECT id, device_id AS deviceId, runtime, threads FROM executions WHERE campaign_id = ? ORDER BY id')
+      .all(campaignId) as { id: string; deviceId: string; runtime: string; threads: number }[]
+    const rows = db.prepare(`SELECT count(*) AS n, count(DISTINCT key) AS d FROM measurements WHERE execution_id = ? AND kind = 'block'`)
+    const dups = db.prepare(
+      `SELECT key, count(*) AS rows FROM measurements WHERE execution_id = ? AND kind = 'block' GROUP BY key HAVING count(*) > 1 ORDER BY key`,
+    )
+    const foreign = db.prepare(
+      `SELECT count(*) AS n FROM measurements m WHERE m.execution_id = ? AND m.kind = 'block'
+       AND NOT EXISTS (SELECT 1 FROM campaign_keys k WHERE k.campaign_id = m.campaign_id AND k.key = m.key)`,
+    )
+    return {
+      keys,
+      executions: executions.map((e) => {
+        const r = rows.get(e.id) as { n: number; d: number }
+        return {
+          executionId: e.id,
+          deviceId: e.deviceId,
+          runtime: e.runtime,
+          threads: e.threads,
+          blockRows: r.n,
+          distinctBlocks: r.d,
+          duplicates: dups.all(e.id) as { key: string; rows: number }[],
+          foreign: (foreign.get(e.id) as { n: number }).n,
+        }
+      }),
+    }
+  } finally {
+    db.close()
+  }
+}
+
+/**
+ * The campaign succeeded and every block is stored exactly once: progress succeeded == total, one
+ * LUT row per block for each (profile, runtime, threads) it measured, and in SQLite one block
+ * measurement per (execution, key), none of them foreign. Assumes the data dir holds only this
+ * campaign's LUTs.
+ */
+export async function assertStoredOnce(
+  t: Test,
+  o: { api: ApiClient; dataDir: string; campaignId: string; blocks: number; hardwareProfile: string; context?: () => string },
+): Promise<void> {
+  const why = o.context ? `\n${o.context()}` : ''
+  const c = await o.api.get<{ state: string; progress: { total: number; succeeded: number; failed: number }; executions: { runtime: string; threads: number }[] }>(
+    `/v1/campaigns/${o.campaignId}`,
+  )
+  t.equal(c.state, 'SUCCEEDED', `campaign SUCCEEDED${c.state === 'SUCCEEDED' ? '' : why}`)
+  t.same(c.progress, { total: o.blocks * c.executions.length, succeeded: o.blocks * c.executions.length, failed: 0 }, 'progress: every block succeeded')
+  const scopes = new Set(c.executions.map((e) => `${e.runtime}/${e.threads}`))
+  for (const scope of scopes) {
+    const [runtime, threads] = scope.split('/')
+    const lut = await o.api.get<{ entries: { key: string }[] }>(`/v1/luts/${o.hardwareProfile}?runtime=${runtime}&threads=${threads}`)
+    t.equal(lut.entries.length, o.blocks, `LUT ${o.hardwareProfile} ${scope}: one entry per block`)
+  }
+  const stored = await readStoredCampaign(o.dataDir, o.campaignId)
+  t.equal(stored.keys, o.blocks, 'campaign keys in SQLite')
+  for (const e of stored.executions) {
+    t.equal(e.blockRows, o.blocks, `${e.executionId} (${e.deviceId}): one measurement row per block`)
+    t.equal(e.distinctBlocks, o.blocks, `${e.executionId}: every block key stored`)
+    t.same(e.duplicates, [], `${e.executionId}: no block stored twice`)
+    t.equal(e.foreign, 0, `${e.executionId}: no measurement outside the campaign's keys`)
   }
 }

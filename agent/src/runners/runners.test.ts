@@ -1,5 +1,6 @@
 import t from 'tap'
-import { parseArchitectureId, parseBlockKey } from '@fleetnas/shared'
+import { outputShape, parseArchitectureId, parseBlockKey } from '@fleetnas/shared'
+import { buildTfjsModel } from './tfjs-block.ts'
 import { RuntimeUnavailable } from '../errors.ts'
 import { median } from '../stats.ts'
 import { createOnnxRuntimeRunner } from './onnxruntime-runner.ts'
@@ -54,5 +55,16 @@ t.test('tfjs: builds blocks from tfjs ops, names its backend, refuses thread cou
   for (const key of [SMALL, 'dwsep-k5-s2-i14x14x16-o7x7x24-bn-relu', 'mbconv-e2-k3-s1-i7x7x16-o7x7x16-bn-relu-res', 'head-gap-fc-i7x7x16-o5', 'conv-k3-s1-i8x8x8-o4x4x8-bn-relu-maxpool'])
     t.ok((await medianOf(runner, block(key), 5)) > 0, key)
   t.ok((await medianOf(runner, { kind: 'architecture', key: 'a', arch: parseArchitectureId('g0.5_conv-k3-w16-mp_mbconv-e2-k3-w16-n') }, 3)) > 0)
+  // Same output shapes as the ONNX blocks (NHWC here, NCHW there).
+  const tf = await import('@tensorflow/tfjs')
+  for (const key of ['conv-k3-s2-i7x7x8-o4x4x16-bn-relu', 'dwsep-k7-s2-i14x14x16-o7x7x24-bn-relu', 'mbconv-e4-k5-s1-i7x7x16-o3x3x24-bn-relu-maxpool', 'head-gap-fc-i3x3x24-o5']) {
+    const spec = parseBlockKey(key)
+    const m = buildTfjsModel(tf, { kind: 'block', key, spec })
+    const out = outputShape(spec)
+    const y = m.forward(m.input)
+    t.same(y.shape, spec.op === 'head' ? [1, out.c] : [1, out.h, out.w, out.c], key)
+    y.dispose()
+    m.weights.forEach((w) => w.dispose())
+  }
   if (runner.backend !== 'tensorflow') await t.rejects(createRunner('tfjs', { threads: 4 }), { code: RuntimeUnavailable.code })
 })

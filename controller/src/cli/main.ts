@@ -155,6 +155,98 @@ export function buildProgram(): Command {
       await runDemo({ ...o, httpPort: o.port, log: (l: string) => process.stderr.write(`${l}\n`) })
     })
 
+  // Meta-learning on this machine: meta-train, meta-eval, adapt (./commands/meta-*.ts, ./commands/adapt.ts).
+  const invertMode = (v: string) => {
+    if (v === 'auto') return 'auto' as const
+    if (v === 'true' || v === 'false') return v === 'true'
+    throw new InvalidArgumentError(`--invert must be auto, true or false, got ${JSON.stringify(v)}`)
+  }
+  const log = (l: string) => process.stderr.write(`${l}\n`)
+  /** Ctrl-C / SIGTERM abort the work (it stops cleanly, e.g. after writing a checkpoint). */
+  const withInterrupt = async <T>(run: (signal: AbortSignal) => Promise<T>): Promise<T> => {
+    const ac = new AbortController()
+    const stop = () => ac.abort()
+    process.once('SIGINT', stop)
+    process.once('SIGTERM', stop)
+    try {
+      return await run(ac.signal)
+    } finally {
+      process.off('SIGINT', stop)
+      process.off('SIGTERM', stop)
+    }
+  }
+  program
+    .command('meta-train')
+    .description('meta-train an architecture (Conv4 by default) with first-order MAML; progress on stderr, checkpoint at --out')
+    .option('--dataset <kind>', 'glyphs (built in), omniglot or folder')
+    .option('--data <path>', 'omniglot / folder dataset: a folder or a .zip')
+    .option('--arch <id>', 'canonical architecture id, e.g. g0.5_conv-k3-w32-mp_conv-k3-w32-mp (default: Conv4)')
+    .option('--way <n>', 'classes per task (default 5)', int('--way'))
+    .option('--shot <n>', 'support images per class (default 1)', int('--shot'))
+    .option('--query <n>', 'query images per class (default 15)', int('--query'))
+    .option('--iterations <n>', 'total meta-iterations of the run (a resumed run continues up to it)', int('--iterations'))
+    .option('--inner-steps <n>', 'inner-loop SGD steps (default 5)', int('--inner-steps'))
+    .option('--inner-lr <lr>', 'inner-loop learning rate (default 0.4)', num('--inner-lr'))
+    .option('--meta-batch <n>', 'tasks per meta-iteration (default 4)', int('--meta-batch'))
+    .option('--outer-lr <lr>', 'Adam learning rate of the meta-update (default 0.001)', num('--outer-lr'))
+    .option('--seed <n>', 'seed of initialisation and task sampling (default 1)', int('--seed'))
+    .option('--threads <n>', 'ONNX Runtime threads', int('--threads'), 1)
+    .requiredOption('--out <file>', 'checkpoint file (written every --checkpoint-every iterations and at the end)')
+    .option('--resume', 'continue the run stored at --out')
+    .option('--force', 'replace an existing checkpoint at --out')
+    .option('--checkpoint-every <n>', 'iterations between checkpoints (default 100)', int('--checkpoint-every'))
+    .option('--val-every <n>', 'validate on the val split every N iterations and at the end (default 0 = never)', int('--val-every'))
+    .option('--val-tasks <n>', 'tasks per validation (default 100)', int('--val-tasks'))
+    .option('--size <px>', 'square image side (default 28)', int('--size'))
+    .option('--channels <n>', 'folder dataset: 1 (grey, default) or 3 (RGB)', int('--channels'))
+    .option('--invert <mode>', 'folder dataset: auto, true or false (ink = 1 for dark-on-light scans)', invertMode)
+    .option('--json', 'print the summary as JSON')
+    .action(async (o) => {
+      const { metaTrainCommand, describeMetaTrain } = await import('./commands/meta-train.ts')
+      const s = await withInterrupt((signal) => metaTrainCommand(o, { log, signal }))
+      print(o.json ? JSON.stringify(s) : describeMetaTrain(s))
+      if (s.interrupted) process.exitCode = EXIT.interrupted
+    })
+  program
+    .command('meta-eval')
+    .description('few-shot accuracy of a checkpoint: mean over sampled tasks with its 95% confidence interval')
+    .requiredOption('--checkpoint <file>', 'checkpoint written by meta-train')
+    .option('--dataset <kind>', 'glyphs, omniglot or folder (default: what the checkpoint was trained on)')
+    .option('--data <path>', 'omniglot / folder dataset: a folder or a .zip')
+    .option('--way <n>', 'classes per task (default: the checkpoint\'s)', int('--way'))
+    .option('--shot <n>', 'support images per class (default: the checkpoint\'s)', int('--shot'))
+    .option('--query <n>', 'query images per class (default: the checkpoint\'s)', int('--query'))
+    .option('--tasks <n>', 'tasks to average over', int('--tasks'), 600)
+    .option('--split <split>', 'val or test (default: test if the dataset has one, else val)')
+    .option('--steps <k>', 'inner-loop steps (default: the checkpoint\'s)', int('--steps'))
+    .option('--inner-lr <lr>', 'inner-loop learning rate (default: the checkpoint\'s)', num('--inner-lr'))
+    .option('--seed <n>', 'task sampling seed', int('--seed'), 0)
+    .option('--threads <n>', 'ONNX Runtime threads', int('--threads'), 1)
+    .option('--invert <mode>', 'folder dataset: auto, true or false', invertMode)
+    .option('--json', 'print the result as JSON')
+    .action(async (o) => {
+      const { metaEvalCommand, describeMetaEval } = await import('./commands/meta-eval.ts')
+      const r = await metaEvalCommand(o, { log })
+      print(o.json ? JSON.stringify(r) : describeMetaEval(r))
+    })
+  program
+    .command('adapt')
+    .description('adapt a meta-trained model to your support images (one subfolder per class) and label the query images')
+    .requiredOption('--checkpoint <file>', 'checkpoint written by meta-train')
+    .requiredOption('--support <dir>', 'folder with one subfolder of images per class (subfolder name = label)')
+    .requiredOption('--query <dir>', 'folder of images to classify')
+    .option('--steps <k>', 'inner-loop steps (default: the checkpoint\'s)', int('--steps'))
+    .option('--lr <lr>', 'inner-loop learning rate (default: the checkpoint\'s)', num('--lr'))
+    .option('--invert <mode>', 'auto, true or false: make ink = 1 (default: auto for glyph/Omniglot checkpoints)', invertMode)
+    .addOption(new Option('--fit <fit>', 'how to fit other aspect ratios').choices(['fill', 'cover', 'contain']))
+    .option('--threads <n>', 'ONNX Runtime threads', int('--threads'), 1)
+    .option('--json', 'JSON lines: {file, label, probability}')
+    .action(async (o) => {
+      const { adaptCommand, describeAdapt } = await import('./commands/adapt.ts')
+      const r = await adaptCommand(o, { log })
+      print(o.json ? r.predictions.map((p) => JSON.stringify(p)).join('\n') : describeAdapt(r))
+    })
+
   return program
 }
 

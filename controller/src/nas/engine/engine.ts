@@ -21,6 +21,8 @@ export interface EngineOptions {
   threads?: number
   /** Sessions kept alive at once (default 16). */
   maxSessions?: number
+  /** ONNX Runtime graph optimisation level (default 'all'). */
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all'
 }
 
 /** An architecture made concrete: its blocks and parameter layout. No session yet. */
@@ -84,11 +86,13 @@ type Kind = { kind: 'step'; n: number } | { kind: 'forward'; n: number } | ({ ki
 
 export class TrainingEngine {
   readonly threads: number
+  private readonly optimizationLevel: NonNullable<EngineOptions['graphOptimizationLevel']>
   private readonly cache: LruCache<string, Promise<Program>>
   private disposed = false
 
   constructor(opts: EngineOptions = {}) {
     this.threads = Math.max(1, Math.floor(opts.threads ?? 1))
+    this.optimizationLevel = opts.graphOptimizationLevel ?? (process.env.FLEETNAS_ORT_OPT as 'all' | undefined) ?? 'all'
     this.cache = new LruCache(opts.maxSessions ?? 16, (p) => {
       void p.then((prog) => prog.session.release()).catch(() => {})
     })
@@ -193,7 +197,7 @@ export class TrainingEngine {
     const bytes =
       kind.kind === 'step' ? buildStepModel(spec, kind.n) : kind.kind === 'forward' ? buildForwardModel(spec, kind.n) : buildInnerLoopModel(spec, kind)
     const session = await ort.InferenceSession.create(bytes, {
-      graphOptimizationLevel: 'all',
+      graphOptimizationLevel: this.optimizationLevel,
       executionMode: 'sequential',
       intraOpNumThreads: this.threads,
       interOpNumThreads: 1,

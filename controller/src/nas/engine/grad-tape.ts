@@ -79,19 +79,40 @@ export class GradTape {
     const wo = Math.floor((wd + 2 * p - k) / s) + 1
     const y = g.op('Conv', [x, w], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], group })
     return this.result(y, [n, cout, ho, wo], [x, w], (dy) => {
-      if (this.wants(x)) {
-        const outPad = [h - ((ho - 1) * s + k - 2 * p), wd - ((wo - 1) * s + k - 2 * p)]
-        const dx = g.op('ConvTranspose', [dy, w], {
-          kernel_shape: [k, k],
-          strides: [s, s],
-          pads: [p, p, p, p],
-          group,
-          output_padding: outPad,
-        })
-        this.accumulate(x, dx)
-      }
+      if (this.wants(x)) this.accumulate(x, this.convInputGrad(dy, w, { cin, cout, h, wd, ho, wo, k, s, p, group }))
       if (this.wants(w)) this.accumulate(w, this.convWeightGrad(x, dy, { n, cin, h, wd, cout, ho, wo, k, s, p, group }))
     })
+  }
+
+  /**
+   * dX of a convolution. Stride 1: a plain Conv of dY with the kernel flipped and its in/out
+   * channels swapped per group (ONNX Runtime's Conv is faster than its ConvTranspose). Stride 2:
+   * ConvTranspose with output_padding restoring the input size.
+   */
+  private convInputGrad(
+    dy: string,
+    w: string,
+    d: { cin: number; cout: number; h: number; wd: number; ho: number; wo: number; k: number; s: number; p: number; group: number },
+  ): string {
+    const g = this.g
+    const c = this.consts
+    const { cin, cout, h, wd, ho, wo, k, s, p, group } = d
+    if (s !== 1) {
+      const outPad = [h - ((ho - 1) * s + k - 2 * p), wd - ((wo - 1) * s + k - 2 * p)]
+      return g.op('ConvTranspose', [dy, w], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], group, output_padding: outPad })
+    }
+    const cig = cin / group
+    const cog = cout / group
+    // W [G*cog, cig, k, k] -> [G*cig, cog, k, k], spatially flipped.
+    let wt = w
+    if (cig !== 1 || cog !== 1) {
+      wt = g.op('Reshape', [w, c.shape([group, cog, cig, k, k])])
+      wt = g.op('Transpose', [wt], { perm: [0, 2, 1, 3, 4] })
+      wt = g.op('Reshape', [wt, c.shape([cin, cog, k, k])])
+    }
+    if (k > 1) wt = g.op('Slice', [wt, c.ints([-1, -1]), c.ints([-k - 1, -k - 1]), c.ints([2, 3]), c.ints([-1, -1])])
+    const q = k - 1 - p
+    return g.op('Conv', [dy, wt], { kernel_shape: [k, k], pads: [q, q, q, q], group })
   }
 
   private convWeightGrad(
@@ -109,6 +130,8 @@ export class GradTape {
       const dw = g.op('Gemm', [dyT, xT], { transB: 1 })
       return g.op('Reshape', [dw, c.shape([cout, cin, 1, 1])])
     }
+    if (group === 1 && s === 1 && cin >= 16) return this.convWeightGradShifted(x, dy, d)
+    if (group === 1) return this.convWeightGradIm2col(x, dy, d)
     const cig = cin / group
     const cog = cout / group
     // X -> [cig, G*N, H, W]: the per-group input channels become the batch, images become channels.
@@ -128,6 +151,68 @@ export class GradTape {
   }
 
   /**
+   * dW of a dense stride-1 kxk convolution with many input channels: one GEMM per kernel offset,
+   * dW[:, :, a, b] = dY^T [cout, N*L] x shift_ab(X)^T [N*L, cin], with the reduction over the
+   * whole batch inside the GEMM. X is transposed to [cin, N, rows*Wp] (padded) once; a kernel offset
+   * (a, b) is then one contiguous Slice at a*Wp + b of length L = Ho*Wp, and dY is padded to width
+   * Wp so the wrapped-around columns meet zeros.
+   */
+  private convWeightGradShifted(
+    x: string,
+    dy: string,
+    d: { n: number; cin: number; h: number; wd: number; cout: number; ho: number; wo: number; k: number; p: number },
+  ): string {
+    const g = this.g
+    const c = this.consts
+    const { n, cin, h, wd, cout, ho, wo, k, p } = d
+    const wp = wd + 2 * p
+    // One extra bottom row of slack so the last offset's window of length L stays in bounds.
+    const rows = h + 2 * p + 1
+    const len = ho * wp
+    const xt = g.op('Reshape', [
+      g.op('Pad', [g.op('Transpose', [x], { perm: [1, 0, 2, 3] }), c.ints([0, 0, p, p, 0, 0, p + 1, p])]),
+      c.shape([cin, n, rows * wp]),
+    ])
+    let dyt = g.op('Transpose', [dy], { perm: [1, 0, 2, 3] })
+    if (wp !== wo) dyt = g.op('Pad', [dyt, c.ints([0, 0, 0, 0, 0, 0, 0, wp - wo])])
+    dyt = g.op('Reshape', [dyt, c.shape([cout, n * len])])
+    const parts: string[] = []
+    for (let a = 0; a < k; a++)
+      for (let b = 0; b < k; b++) {
+        const off = a * wp + b
+        const shifted = g.op('Reshape', [g.op('Slice', [xt, c.ints([off]), c.ints([off + len]), c.ints([2])]), c.shape([cin, n * len])])
+        parts.push(g.op('Unsqueeze', [g.op('Gemm', [dyt, shifted], { transB: 1 }), c.ints([2])]))
+      }
+    return g.op('Reshape', [g.op('Concat', parts, { axis: 2 }), c.shape([cout, cin, k, k])])
+  }
+
+  /**
+   * dW of a dense kxk convolution as im2col + one batched MatMul: the k*k shifted (strided) slices
+   * of the padded input stacked as [N, cin*k*k, Ho*Wo], times dY^T [N, Ho*Wo, cout], summed over
+   * the batch. Uses ONNX Runtime's GEMM at full width instead of a conv with a huge kernel.
+   */
+  private convWeightGradIm2col(
+    x: string,
+    dy: string,
+    d: { n: number; cin: number; h: number; wd: number; cout: number; ho: number; wo: number; k: number; s: number; p: number },
+  ): string {
+    const g = this.g
+    const c = this.consts
+    const { n, cin, cout, ho, wo, k, s, p } = d
+    const xp = p > 0 ? g.op('Pad', [x, c.ints([0, 0, p, p, 0, 0, p, p])]) : x
+    const parts: string[] = []
+    for (let a = 0; a < k; a++)
+      for (let b = 0; b < k; b++) {
+        const sl = g.op('Slice', [xp, c.ints([a, b]), c.ints([a + (ho - 1) * s + 1, b + (wo - 1) * s + 1]), c.ints([2, 3]), c.ints([s, s])])
+        parts.push(g.op('Unsqueeze', [sl, c.ints([2])]))
+      }
+    const col = g.op('Reshape', [g.op('Concat', parts, { axis: 2 }), c.shape([n, cin * k * k, ho * wo])])
+    const dyT = g.op('Transpose', [g.op('Reshape', [dy, c.shape([n, cout, ho * wo])])], { perm: [0, 2, 1] })
+    const sum = g.op('ReduceSum', [g.op('MatMul', [col, dyT]), c.ints([0])], { keepdims: 0 })
+    return g.op('Reshape', [g.op('Transpose', [sum], { perm: [1, 0] }), c.shape([cout, cin, k, k])])
+  }
+
+  /**
    * BatchNormalization with batch statistics. Also returns the batch mean and variance ([C]) so an
    * exported inference model can be given the statistics of a real batch.
    */
@@ -142,20 +227,22 @@ export class GradTape {
     this.shapes.set(xc, dims)
     const variance = g.op('Mul', [g.op('ReduceSumSquare', [xc], { axes: [0, 2, 3], keepdims: 0 }), c.scalar(1 / m)])
     const rstd = g.op('Reciprocal', [g.op('Sqrt', [g.op('Add', [variance, c.scalar(BN_EPS)])])])
-    const xhat = this.affine(xc, rstd, c.zeros(ch))
-    const y = this.affine(xhat, gamma, beta)
+    const a = g.op('Mul', [gamma, rstd])
+    // y = xc * (gamma * rstd) + beta in one pass; xhat = xc * rstd is never materialised.
+    const y = this.affine(xc, a, beta, dims)
     const mean = g.op('Reshape', [mean4, c.shape([ch])])
     const out = this.result(y, dims, [x, gamma, beta], (dy) => {
       const dbeta = g.op('ReduceSum', [dy, c.ints([0, 2, 3])], { keepdims: 0 })
-      const dgamma = g.op('ReduceSum', [g.op('Mul', [dy, xhat]), c.ints([0, 2, 3])], { keepdims: 0 })
+      const sdx = g.op('ReduceSum', [g.op('Mul', [dy, xc]), c.ints([0, 2, 3])], { keepdims: 0 })
+      const dgamma = g.op('Mul', [sdx, rstd])
       this.accumulate(beta, dbeta)
       this.accumulate(gamma, dgamma)
       if (this.wants(x)) {
-        const a = g.op('Mul', [gamma, rstd])
+        // dx = a*dy + b*xc + cc with b = -a*rstd*dgamma/M, cc = -a*dbeta/M.
         const aNeg = g.op('Mul', [a, c.scalar(-1 / m)])
-        const b = g.op('Mul', [aNeg, dgamma])
+        const b = g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma])
         const cc = g.op('Mul', [aNeg, dbeta])
-        const dx = g.op('Add', [this.affine(dy, a, c.zeros(ch), dims), this.affine(xhat, b, cc, dims)])
+        const dx = g.op('Add', [this.affine(dy, a, cc, dims), this.affine(xc, b, c.zeros(ch), dims)])
         this.accumulate(x, dx)
       }
     })
@@ -189,27 +276,27 @@ export class GradTape {
   }
 
   /**
-   * Relu then 2x2 max-pool, differentiated together: the gradient reaches the window positions
-   * equal to their pooled maximum where that maximum is positive (Relu's mask, taken on the small
-   * pooled tensor). Cheaper than MaxPool indices + ScatterElements, and no Relu mask pass.
+   * Relu then 2x2 max-pool, computed as pool then Relu (they commute; Relu runs on the 4x smaller
+   * tensor) and differentiated together: Relu's mask is taken on the pooled tensor.
    */
   reluMaxPool2(x: string): string {
     const g = this.g
     const [n, ch, h, w] = this.shape(x)
-    const r = g.op('Relu', [x])
-    const y = g.op('MaxPool', [r], { kernel_shape: [2, 2], strides: [2, 2] })
-    this.shapes.set(r, [n, ch, h, w])
+    const pooled = g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })
+    const y = g.op('Relu', [pooled])
     return this.result(y, [n, ch, Math.floor(h / 2), Math.floor(w / 2)], [x], (dy) => {
       const zero = this.consts.scalar(0)
-      const dyPos = g.op('Where', [g.op('Greater', [y, zero]), dy, zero])
-      this.accumulate(x, this.poolBackward(r, y, dyPos))
+      const dyPos = g.op('Where', [g.op('Greater', [pooled, zero]), dy, zero])
+      this.accumulate(x, this.poolBackward(x, pooled, dyPos))
     })
   }
 
   /**
-   * Max-pool backward by an equality mask: view the (cropped) input as [N, C, Ho, 2, Wo, 2] and the
-   * pooled output and its gradient as [N, C, Ho, 1, Wo, 1]; positions equal to their window's max
-   * take the gradient. Exact ties (probability zero for real-valued inputs) share it.
+   * Max-pool backward without MaxPool indices (slow in ONNX Runtime): SpaceToDepth lays the four
+   * window positions out as [N, 4, C, Ho, Wo]; the positions equal to the window max share its
+   * gradient equally (ties are common: windows over all-zero Relu regions give equal values, and
+   * equal values there are the same function of the parameters, so any split summing to one gives
+   * exact parameter gradients); DepthToSpace puts it back.
    */
   private poolBackward(x: string, y: string, dy: string): string {
     const g = this.g
@@ -217,13 +304,17 @@ export class GradTape {
     const [n, ch, h, w] = this.shape(x)
     const ho = Math.floor(h / 2)
     const wo = Math.floor(w / 2)
-    const cropped = h !== 2 * ho || w !== 2 * wo ? g.op('Slice', [x, c.ints([0, 0]), c.ints([2 * ho, 2 * wo]), c.ints([2, 3])]) : x
-    const x6 = g.op('Reshape', [cropped, c.shape([n, ch, ho, 2, wo, 2])])
-    const y6 = g.op('Reshape', [y, c.shape([n, ch, ho, 1, wo, 1])])
-    const dy6 = g.op('Reshape', [dy, c.shape([n, ch, ho, 1, wo, 1])])
-    const dx6 = g.op('Where', [g.op('Equal', [x6, y6]), dy6, c.scalar(0)])
-    let dx = g.op('Reshape', [dx6, c.shape([n, ch, 2 * ho, 2 * wo])])
-    if (cropped !== x) dx = g.op('Pad', [dx, c.ints([0, 0, 0, 0, 0, 0, h - 2 * ho, w - 2 * wo])])
+    const odd = h !== 2 * ho || w !== 2 * wo
+    const cropped = odd ? g.op('Slice', [x, c.ints([0, 0]), c.ints([2 * ho, 2 * wo]), c.ints([2, 3])]) : x
+    const s5 = g.op('Reshape', [g.op('SpaceToDepth', [cropped], { blocksize: 2 }), c.shape([n, 4, ch, ho, wo])])
+    const y5 = g.op('Reshape', [y, c.shape([n, 1, ch, ho, wo])])
+    const mask = g.op('Equal', [s5, y5])
+    const maskF = g.op('Cast', [mask], { to: 1 })
+    const count = g.op('ReduceSum', [maskF, c.ints([1])], { keepdims: 1 })
+    const share = g.op('Div', [g.op('Reshape', [dy, c.shape([n, 1, ch, ho, wo])]), count])
+    const d5 = g.op('Mul', [maskF, share])
+    let dx = g.op('DepthToSpace', [g.op('Reshape', [d5, c.shape([n, 4 * ch, ho, wo])])], { blocksize: 2, mode: 'DCR' })
+    if (odd) dx = g.op('Pad', [dx, c.ints([0, 0, 0, 0, 0, 0, h - 2 * ho, w - 2 * wo])])
     return dx
   }
 

@@ -27,7 +27,7 @@ function emitNetwork(t: GradTape, blocks: BlockSpec[], x: string, p: ParamTensor
     y = t.conv(y, p(`${prefix}.weight`), { kernel: k, stride, pad: Math.floor(k / 2), group })
     const bn = t.batchNorm(y, p(`${prefix}.gamma`), p(`${prefix}.beta`))
     stats.push({ prefix, mean: bn.mean, variance: bn.variance })
-    if (relu && pool && !process.env.NOFUSE) return t.reluMaxPool2(bn.y)
+    if (relu && pool) return t.reluMaxPool2(bn.y)
     const out = relu ? t.relu(bn.y) : bn.y
     return pool ? t.maxPool2(out) : out
   }

@@ -1,0 +1,116 @@
+/**
+ * A one-machine fleet for benchmarks: a controller in this process (embedded broker, temp data
+ * dir, insecure) and one real agent process (agent/bin/fleetnas-agent.js) connected to it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { startController, type RunningController } from '../../controller/src/index.ts'
+import { ApiClient } from '../../controller/src/cli/api-client.ts'
+import type { DeviceView } from '../../controller/src/cli/api-types.ts'
+
+export const AGENT_BIN = fileURLToPath(new URL('../../agent/bin/fleetnas-agent.js', import.meta.url))
+const LOG_TAIL = 64 * 1024
+const STOP_GRACE_MS = 15_000
+
+export interface AgentProcess {
+  child: ChildProcess
+  pid: number
+  /** The last 64 KiB of its stdout and stderr, for failure messages. */
+  output(): string
+  exited(): boolean
+  stop(): Promise<void>
+}
+
+export interface BenchFleet {
+  controller: RunningController
+  api: ApiClient
+  agent: AgentProcess
+  device: DeviceView
+  dataDir: string
+  /** Stops the agent, then the controller, then removes the temp dir. */
+  stop(): Promise<void>
+}
+
+export interface FleetOptions {
+  threads: number
+  deviceId?: string
+  onlineTimeoutMs?: number
+}
+
+function spawnAgent(args: string[]): AgentProcess {
+  const child = spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
+  let tail = ''
+  const keep = (d: Buffer) => {
+    tail = (tail + d.toString()).slice(-LOG_TAIL)
+  }
+  child.stdout!.on('data', keep)
+  child.stderr!.on('data', keep)
+  const exited = () => child.exitCode !== null || child.signalCode !== null
+  return {
+    child,
+    pid: child.pid!,
+    output: () => tail,
+    exited,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (exited()) return resolve()
+        const force = setTimeout(() => child.kill('SIGKILL'), STOP_GRACE_MS)
+        child.once('exit', () => {
+          clearTimeout(force)
+          resolve()
+        })
+        child.kill('SIGTERM')
+      }),
+  }
+}
+
+/** Polls `probe` every `everyMs` until it returns a value; throws after `timeoutMs`. */
+export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (;;) {
+    const v = await probe()
+    if (v !== undefined) return v
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
+    await new Promise((r) => setTimeout(r, everyMs))
+  }
+}
+
+export async function startBenchFleet(opts: FleetOptions): Promise<BenchFleet> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'fleetnas-bench-'))
+  const deviceId = opts.deviceId ?? 'bench-agent'
+  const controller = await startController({ dataDir, httpPort: 0, mqttPort: 0, insecure: true, logLevel: 'error' })
+  const api = new ApiClient({ api: controller.httpUrl })
+  let agent: AgentProcess | undefined
+  const stop = async () => {
+    await agent?.stop()
+    await controller.stop()
+    await rm(dataDir, { recursive: true, force: true })
+  }
+  try {
+    agent = spawnAgent([
+      '--broker', controller.mqttUrl,
+      '--state-dir', join(dataDir, 'agent'),
+      '--device-id', deviceId,
+      '--threads', String(opts.threads),
+      '--log-level', 'warn',
+    ])
+    const a = agent
+    const device = await until(
+      `agent ${deviceId} to come online`,
+      async () => {
+        if (a.exited()) throw new Error(`the agent exited before coming online:\n${a.output()}`)
+        const reply = await api.get<DeviceView[] | { items: DeviceView[] }>('/v1/devices')
+        const list = Array.isArray(reply) ? reply : reply.items
+        return list.find((d) => d.id === deviceId && d.status === 'online')
+      },
+      opts.onlineTimeoutMs ?? 60_000,
+    )
+    return { controller, api, agent, device, dataDir, stop }
+  } catch (e) {
+    await stop()
+    throw e
+  }
+}

@@ -1,0 +1,141 @@
+/**
+ * `fleetnas meta-eval`: few-shot accuracy of a meta-trained checkpoint as the mean over sampled
+ * tasks of a held-out split, with its 95% confidence interval (the way few-shot papers report it,
+ * over >= 600 tasks). The dataset defaults to the one recorded at meta-training; the way may
+ * differ from training (the head is re-sized, see withWay).
+ */
+import { createTaskSampler, type DatasetKind, type Split } from '../../nas/data/index.ts'
+import { metaEvaluate } from '../../nas/maml/index.ts'
+import { createProgress, formatDuration } from '../progress.ts'
+import {
+  MetaOptionsInvalid,
+  checkDatasetChoice,
+  openChosenDataset,
+  percent,
+  readCheckpoint,
+  readRunRecord,
+  withWay,
+  type DatasetChoice,
+} from './meta-common.ts'
+import { resolve } from 'node:path'
+import type { InvertMode } from '../../nas/data/index.ts'
+
+export interface MetaEvalCommandOptions {
+  checkpoint: string
+  dataset?: string
+  data?: string
+  way?: number
+  shot?: number
+  query?: number
+  tasks?: number
+  split?: string
+  /** Inner-loop steps; default the checkpoint's. */
+  steps?: number
+  innerLr?: number
+  seed?: number
+  threads?: number
+  /** folder dataset only. */
+  invert?: InvertMode
+}
+
+export interface MetaEvalResult {
+  checkpoint: string
+  architectureId: string
+  iteration: number
+  dataset: DatasetChoice
+  split: Split
+  way: number
+  shot: number
+  query: number
+  steps: number
+  innerLr: number
+  tasks: number
+  /** Mean query accuracy in [0, 1] and the half-width of its 95% CI. */
+  accuracy: number
+  ci95: number
+  std: number
+  seconds: number
+}
+
+export async function metaEvalCommand(o: MetaEvalCommandOptions, io: { log: (line: string) => void; tty?: boolean }): Promise<MetaEvalResult> {
+  const ck0 = await readCheckpoint(o.checkpoint)
+  const record = await readRunRecord(resolve(o.checkpoint))
+  const problems: string[] = []
+  const kindGiven = o.dataset ?? record?.dataset.kind
+  const path = o.data ?? (o.dataset === undefined ? record?.dataset.path : undefined)
+  if (kindGiven === undefined) problems.push('--dataset is required (the checkpoint has no run record saying what it was trained on)')
+  const kind = kindGiven === undefined ? undefined : checkDatasetChoice(kindGiven, path, problems)
+  if (o.split !== undefined && o.split !== 'val' && o.split !== 'test' && o.split !== 'train') problems.push(`--split must be val, test or train, got ${JSON.stringify(o.split)}`)
+  const { c, h } = ck0.space.input
+  if (kind !== undefined && kind !== 'folder' && c !== 1) problems.push(`the checkpoint takes ${c}-channel images but ${kind} images are grey; use --dataset folder`)
+  if (kind !== 'folder' && o.invert !== undefined) problems.push('--invert applies to --dataset folder only')
+  const tasks = o.tasks ?? 600
+  if (tasks < 1) problems.push('--tasks must be >= 1')
+  const way = o.way ?? ck0.config.way
+  if (way < 2) problems.push('--way must be >= 2')
+  if (problems.length > 0) throw MetaOptionsInvalid(problems)
+
+  const choice: DatasetChoice = {
+    kind: kind as DatasetKind,
+    path: path === undefined ? undefined : resolve(path),
+    size: h,
+    ...(kind === 'folder' ? { channels: c as 1 | 3, invert: o.invert ?? record?.dataset.invert ?? false } : {}),
+  }
+  const dataset = await openChosenDataset(choice, io.log)
+  const shot = o.shot ?? ck0.config.shot
+  const query = o.query ?? ck0.config.query
+  const description = dataset.describe()
+  const split = (o.split ?? (description.splits.test.classes >= way ? 'test' : 'val')) as Split
+  const sampler = createTaskSampler(dataset, { way, shot, query, split })
+  const ck = await withWay(ck0, way)
+  const steps = o.steps ?? ck.config.innerSteps
+  const innerLr = o.innerLr ?? ck.config.innerLr
+  io.log(
+    `evaluating ${ck.architectureId} (iteration ${ck.iteration}) on ${description.source} ${split} split ` +
+      `(${sampler.eligibleClasses} classes): ${way}-way ${shot}-shot ${query}-query, ${tasks} tasks, ${steps} steps of lr ${innerLr}`,
+  )
+  const progress = createProgress({
+    total: tasks,
+    tty: io.tty,
+    format: 'meta-eval |{bar}| {value}/{total} tasks | acc {acc} | ETA {eta_formatted}',
+    line: (value, total, p, eta) => `task ${value}/${total} | acc ${p.acc} | ETA ${formatDuration(eta)}`,
+  })
+  const started = performance.now()
+  let r
+  try {
+    r = await metaEvaluate(ck, sampler, {
+      tasks,
+      innerSteps: steps,
+      innerLr,
+      seed: o.seed ?? 0,
+      threads: o.threads ?? 1,
+      onProgress: (done, _total, mean) => progress.update(done, { acc: percent(mean, 1) }),
+    })
+  } finally {
+    progress.stop()
+  }
+  return {
+    checkpoint: resolve(o.checkpoint),
+    architectureId: ck.architectureId,
+    iteration: ck.iteration,
+    dataset: choice,
+    split,
+    way,
+    shot,
+    query,
+    steps,
+    innerLr,
+    tasks: r.tasks,
+    accuracy: r.accuracy,
+    ci95: r.ci95,
+    std: r.std,
+    seconds: (performance.now() - started) / 1000,
+  }
+}
+
+export function describeMetaEval(r: MetaEvalResult): string {
+  return (
+    `${r.way}-way ${r.shot}-shot accuracy: ${percent(r.accuracy)} ± ${percent(r.ci95)} (95% CI, ${r.tasks} tasks of the ${r.dataset.kind} ${r.split} split, ` +
+    `${r.steps} steps, ${r.seconds.toFixed(1)} s)`
+  )
+}
