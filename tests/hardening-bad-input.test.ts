@@ -145,7 +145,8 @@ t.test('bad MQTT and HTTP input: rejected with reasons, counted, nothing stored;
   await sender.publishAsync(topics.status('sentinel-1'), JSON.stringify(validMessages.status('sentinel-1')), { qos: 1 })
   await until('the sentinel after the corpus', () => ctl.store.devices.get('sentinel-1'), 60_000, 50)
   const mqttMs = Date.now() - started
-  for (const m of disruptiveMqttCorpus()) await publishAndExpectClose(ctl.mqttUrl, m)
+  const disruptive = disruptiveMqttCorpus()
+  for (const m of disruptive) await publishAndExpectClose(ctl.mqttUrl, m)
   t.ok(sender.connected, 'the sender was never disconnected by a message on a legal topic')
 
   const metricsAfter = await api.requestText('GET', '/metrics')
@@ -162,7 +163,11 @@ t.test('bad MQTT and HTTP input: rejected with reasons, counted, nothing stored;
     Object.fromEntries(Object.entries(byLabel).map(([k, v]) => [k, v.want])),
     'each bad message counted under its topic kind and reason',
   )
-  t.equal(metricValue(metricsAfter, 'fleetnas_mqtt_refused_total{action="publish"}'), undefined, 'insecure broker: nothing refused, the dispatcher saw everything')
+  t.equal(
+    metricValue(metricsAfter, 'fleetnas_mqtt_refused_total{action="publish"}'),
+    disruptive.filter((m) => m.refused).length,
+    'insecure broker: only the empty-level topics refused (and counted) at the broker; the dispatcher saw everything else',
+  )
   t.same(snapshot(ctl, ['sentinel-1']), before, 'MQTT: devices, campaigns, jobs, batches, measurements and LUTs unchanged')
 
   // ---- HTTP ----
@@ -194,8 +199,11 @@ t.test('device authentication on: ACL violations, foreign subscriptions and bad 
   for (const id of ['acl-a', 'acl-b']) secretOf[id] = (await api.post<{ secret: string }>(`/v1/devices/${id}/credentials`)).secret
 
   // HTTP without the token.
-  const unauth = badHttpCorpus({ seed: SEED + 1, count: 40, knownDevice: 'acl-a' }).map((r) => ({ ...r, status: 401, code: 'FLEETNAS_ERR_AUTH_REQUIRED', field: undefined }))
-  const unauthOk = unauth.filter((r) => r.url.startsWith('/v1/') && !/%(?![0-9A-Fa-f]{2})|%E0%A4%A|%zz/.test(r.url) && r.url.length < 100 && r.status === 401)
+  const generated = badHttpCorpus({ seed: SEED + 1, count: 40, knownDevice: 'acl-a' })
+  const requestsRouted = generated.map((r) => r.code !== 'FLEETNAS_ERR_HTTP_NOT_FOUND')
+  const unauth = generated.map((r) => ({ ...r, status: 401, code: 'FLEETNAS_ERR_AUTH_REQUIRED', field: undefined }))
+  // Routes that exist and URLs the router can parse: the token check comes first (no route is a 404 either way).
+  const unauthOk = unauth.filter((r, i) => r.url.startsWith('/v1/') && !/%(?![0-9A-Fa-f]{2})|%E0%A4%A|%zz/.test(r.url) && r.url.length < 100 && requestsRouted[i])
   t.same((await sendHttp(ctl.httpUrl, unauthOk)).slice(0, 10), [], `${unauthOk.length} requests without a token: 401 FLEETNAS_ERR_AUTH_REQUIRED`)
   t.same((await sendHttp(ctl.httpUrl, unauthOk.slice(0, 10), 'wrong-token-123')).slice(0, 10), [], 'a wrong token: 401 too')
 
@@ -237,4 +245,25 @@ t.test('device authentication on: ACL violations, foreign subscriptions and bad 
   t.equal(delta(rejectedSeries('status', 'device_mismatch')), 1, 'status claiming acl-b on acl-a\'s topic rejected by the controller')
   t.same(snapshot(ctl), before, 'nothing stored or changed')
   t.equal((await fetch(`${ctl.httpUrl}/healthz`)).status, 200, 'still healthy')
+})
+
+t.test('insecure embedded broker: a topic with an empty level is refused instead of knocking the controller session off', async (t) => {
+  // aedes delivers such a publish to the controller's '+' subscriptions, but its session store
+  // (qlobber) does not match '+' to an empty level, so the controller's PUBACK finds no packet and
+  // aedes drops the controller's connection; the message is lost and a flood of them keeps the
+  // controller offline. The broker must refuse them at the door.
+  const dir = await tempDir('fleetnas-hardening-empty-level-')
+  t.teardown(dir.remove)
+  const ctl = await startController({ dataDir: dir.path, httpPort: 0, mqttPort: 0, insecure: true }, { logger: silent(), env: {} })
+  t.teardown(() => ctl.stop())
+  const api = new ApiClient({ api: ctl.httpUrl })
+  const bad = ['fleetnas/v1/devices//status', 'fleetnas/v1/devices//results', 'fleetnas/v1/devices/d1/jobs//state', 'fleetnas/v1/devices//jobs//state']
+  for (const topic of bad) await publishAndExpectClose(ctl.mqttUrl, { what: topic, topic, payload: 'x', reaches: false })
+  const sender = await mqtt.connectAsync(ctl.mqttUrl, { clientId: 'after-empty-level', reconnectPeriod: 0 })
+  t.teardown(() => sender.endAsync(true))
+  await sender.publishAsync(topics.status('after-1'), JSON.stringify(validMessages.status('after-1')), { qos: 1 })
+  await until('the next message to be handled', () => ctl.store.devices.get('after-1'), 5000, 20)
+  const metrics = await api.requestText('GET', '/metrics')
+  t.equal(metricValue(metrics, 'fleetnas_mqtt_refused_total{action="publish"}'), bad.length, 'each refused and counted')
+  t.equal(metricValue(metrics, 'fleetnas_mqtt_connected'), 1, 'the controller session is up')
 })

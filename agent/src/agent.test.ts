@@ -225,3 +225,19 @@ t.test('a job interrupted by a restart resumes and measures only what is missing
   const distinct = [...bySeq.values()].flatMap((d) => JSON.parse(d) as { kind: string; key: string }[]).filter((m) => m.kind === 'block')
   t.equal(distinct.length, BLOCKS.length, 'no block measured twice (the resumed job skipped the measured ones)')
 })
+
+t.test('unacknowledged batches are published again until acked', async (t) => {
+  const stateDir = await tmp(t)
+  const ctl = await fakeController(false)
+  t.teardown(() => ctl.client.endAsync())
+  const agent = await startAgent({ broker: url, stateDir, deviceId: DEVICE, logLevel: 'silent' }, { inventory, resendAfterMs: 200, batch: { maxBatch: 50, maxDelayMs: 50 } })
+  t.teardown(() => agent.stop())
+  await until(agent, ctl, () => agent.stats().connected, 'connected')
+  await ctl.send(encodeMessage('jobs', job('job-resend', BLOCKS.slice(0, 1))))
+  await until(agent, ctl, () => ctl.results.filter((r) => r.jobId === 'job-resend' && r.seq === 0).length >= 2, 'seq 0 published twice')
+  await until(agent, ctl, () => ctl.states.some((s) => s.jobId === 'job-resend' && s.state === 'SUCCEEDED'), 'job-resend SUCCEEDED')
+  await until(agent, ctl, () => ctl.results.length >= agent.stats().outboxSize && agent.stats().outboxSize > 0, 'every batch published')
+  const seqs = [...new Set(ctl.results.filter((r) => r.jobId === 'job-resend').map((r) => r.seq))]
+  await ctl.client.publishAsync(topics.acks(DEVICE), encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: 'job-resend', seqs }), { qos: 1 })
+  await until(agent, ctl, () => agent.stats().outboxSize === 0, 'acked')
+})

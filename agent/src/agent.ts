@@ -147,7 +147,9 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
   const resendTimer = setInterval(() => {
     if (!link?.connected) return
     const now = Date.now()
-    for (const e of outbox.pending()) if (now - e.publishedAt >= resendAfterMs) publishResults(e.message)
+    // Bounded per tick so a long outage does not turn into a flood.
+    const due = outbox.pending().filter((e) => now - e.publishedAt >= resendAfterMs)
+    for (const e of due.slice(0, 100)) publishResults(e.message)
   }, Math.max(100, Math.min(10000, resendAfterMs / 2)))
   resendTimer.unref()
 

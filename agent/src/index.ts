@@ -15,7 +15,7 @@ export {
   type AgentConfigInput,
   type ConfigSources,
 } from './config.ts'
-export { agentCommand, AGENT_OPTIONS, runAgentFromFlags } from './cli.ts'
+export { agentCommand, AGENT_OPTIONS, exitCodeFor, runAgentFromFlags } from './cli.ts'
 export { collectInventory } from './inventory.ts'
 export { HardwareProfileSchema, loadProfiles, matchProfile, type HardwareProfile } from './profiles.ts'
 export { measureTargets, REFERENCE_BLOCK_KEY, type MeasureLoopOptions, type MeasureLoopResult } from './measure.ts'

@@ -15,6 +15,7 @@ export const HttpNotFound = defineError('FLEETNAS_ERR_HTTP_NOT_FOUND', 404, (met
 export const HttpBadRequest = defineError('FLEETNAS_ERR_HTTP_BAD_REQUEST', 400, (why: string) => why)
 export const HttpTooLarge = defineError('FLEETNAS_ERR_HTTP_TOO_LARGE', 413, (why: string) => why)
 export const HttpMediaType = defineError('FLEETNAS_ERR_HTTP_MEDIA_TYPE', 415, (why: string) => `${why}; send application/json`)
+export const HttpUriTooLong = defineError('FLEETNAS_ERR_HTTP_URI_TOO_LONG', 414, (why: string) => `${why}; ids are at most 128 characters`)
 export const Internal = defineError('FLEETNAS_ERR_INTERNAL', 500, () => 'internal error; see the controller log')
 export const AuthRequired = defineError(
   'FLEETNAS_ERR_AUTH_REQUIRED',

@@ -4,9 +4,9 @@
  * field; fastify's own client errors get an HTTP-area code; anything else is a logged 500.
  */
 import { STATUS_CODES } from 'node:http'
-import type { FastifyError, FastifyInstance } from 'fastify'
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify'
 import { isFleetnasError } from '@fleetnas/shared'
-import { HttpBadRequest, HttpMediaType, HttpNotFound, HttpTooLarge, HttpValidation, Internal } from '../errors.ts'
+import { HttpBadRequest, HttpMediaType, HttpNotFound, HttpTooLarge, HttpUriTooLong, HttpValidation, Internal } from '../errors.ts'
 
 export interface ErrorBody {
   statusCode: number
@@ -44,6 +44,7 @@ const body = (statusCode: number, code: string, message: string): ErrorBody => (
 
 const FASTIFY_CLIENT_ERRORS: Record<number, (why: string) => { code: string; message: string }> = {
   413: HttpTooLarge,
+  414: HttpUriTooLong,
   415: HttpMediaType,
 }
 
@@ -67,4 +68,14 @@ export function installErrorHandling(app: FastifyInstance): void {
     const e = HttpNotFound(req.method, req.url)
     return reply.code(404).send(body(404, e.code, e.message))
   })
+}
+
+/**
+ * The router's own errors (a malformed percent-encoding, a path parameter over maxParamLength) never
+ * reach setErrorHandler; fastify hands them to the `frameworkErrors` option, which is this.
+ */
+export function frameworkErrorHandler(err: FastifyError, _req: FastifyRequest, reply: FastifyReply): void {
+  const status = err.statusCode && err.statusCode >= 400 && err.statusCode < 500 ? err.statusCode : 400
+  const e = (FASTIFY_CLIENT_ERRORS[status] ?? HttpBadRequest)(err.message)
+  void reply.code(status).send(body(status, e.code, e.message))
 }

@@ -13,7 +13,7 @@ import type { Scheduler } from '../campaigns/scheduler.ts'
 import { HttpRequestCounter } from '../metrics.ts'
 import { bearerAuth } from './auth.ts'
 import type { MqttStatus } from './context.ts'
-import { installErrorHandling } from './errors.ts'
+import { frameworkErrorHandler, installErrorHandling } from './errors.ts'
 import { ErrorSchema } from './schemas.ts'
 import { devicesPlugin } from './plugins/devices.ts'
 import { campaignsPlugin } from './plugins/campaigns.ts'
@@ -36,6 +36,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
     loggerInstance: opts.log,
     logController: new LogController({ disableRequestLogging: true }), // one debug line per request, from onResponse below
     bodyLimit: 8 * 1024 * 1024,
+    frameworkErrors: frameworkErrorHandler, // bad URL encoding, overlong path parameters: same error shape
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
   }).withTypeProvider<TypeBoxTypeProvider>()
 

@@ -96,6 +96,18 @@ export async function startEmbeddedBroker(opts: EmbeddedBrokerOptions): Promise<
         done(null, null) // MQTT 3.1.1: a refused subscription gets a failure code in SUBACK, the connection stays
       },
     }),
+    ...(!auth && {
+      // Insecure mode lets every publish through except one to a topic with an empty level (never a
+      // fleetnas topic): aedes delivers it to the controller's '+' subscriptions but its session store
+      // does not match '+' to an empty level, so the controller's PUBACK finds no packet and aedes
+      // drops the controller's connection (with auth on, the ACL refuses these already).
+      authorizePublish: (client, packet, done) => {
+        if (!client || !packet.topic.split('/').includes('')) return done(null)
+        onRefused('publish')
+        log.warn({ clientId: client.id, topic: packet.topic }, 'mqtt publish refused: empty topic level')
+        done(new Error(`publish to ${packet.topic} not allowed: empty topic level`))
+      },
+    }),
   })
   const sockets = new Set<net.Socket>()
   const server = net.createServer((socket) => {
