@@ -17,6 +17,7 @@ import { Command, InvalidArgumentError } from 'commander'
 import { DEFAULT_MEASURE_SETTINGS, spaceBlockKeys } from '@fleetnas/shared'
 import { runCampaign, type CampaignRun } from './lib/campaign-run.ts'
 import { noiseFigures, repeatability, median, type NoiseFigures, type RepeatabilityFigures } from './lib/figures.ts'
+import { fileVersions, renderVersions } from './lib/code-version.ts'
 import { startBenchFleet } from './lib/fleet.ts'
 import { loadAverage, machineInfo } from './lib/machine.ts'
 import { idleUsage, type IdleUsage } from './lib/proc-usage.ts'
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
   console.log(`load average at start: ${loadStart.join(' ')}${loadStart[0] > machine.cores * 0.25 ? '  (other processes are running: cv and speed figures are inflated)' : ''}`)
   console.log(`blocks: ${blocks} of the default space's ${spaceBlocks}${opts.sample ? ` (seeded sample, seed ${opts.seed})` : ''}; onnxruntime, ${opts.threads} thread(s)`)
   console.log(`settings (defaults): ${JSON.stringify(DEFAULT_MEASURE_SETTINGS)}`)
+  const code = fileVersions()
+  console.log(`measuring code: ${renderVersions(code)}`)
 
   const fleet = await startBenchFleet({ threads: opts.threads })
   const stopOnSignal = (signal: NodeJS.Signals) => {
@@ -127,6 +130,7 @@ async function main(): Promise<void> {
     const run1 = await runCampaign(api, agent, { ...request, name: 'bench-1' }, progress, timeoutMs)
     const first = campaignFigures(run1, readCampaignMeasurements(dbFile, run1.id))
     printCampaign('campaign 1', first)
+    console.log(`  settings stored with the campaign: ${JSON.stringify(run1.settings)}`)
 
     let second: CampaignFigures | undefined
     let repeat: RepeatabilityFigures | undefined
@@ -172,7 +176,8 @@ async function main(): Promise<void> {
         options: opts,
         blocks,
         spaceBlocks,
-        settings: DEFAULT_MEASURE_SETTINGS,
+        settings: run1.settings,
+        code,
         wholeSpaceMin: wholeMin,
         campaigns: [first, ...(second ? [second] : [])],
         medianCvOfCampaigns: median(cvMedians),

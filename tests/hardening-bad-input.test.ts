@@ -143,7 +143,7 @@ t.test('bad MQTT and HTTP input: rejected with reasons, counted, nothing stored;
   await publishAll(sender, corpus)
   // Messages from one client arrive in order: once this one is stored, every bad one before it was handled.
   await sender.publishAsync(topics.status('sentinel-1'), JSON.stringify(validMessages.status('sentinel-1')), { qos: 1 })
-  await until('the sentinel after the corpus', () => ctl.store.devices.get('sentinel-1'), 60_000, 50)
+  await until('the sentinel after the corpus', () => ctl.store.devices.get('sentinel-1'), 30_000, 50)
   const mqttMs = Date.now() - started
   const disruptive = disruptiveMqttCorpus()
   for (const m of disruptive) await publishAndExpectClose(ctl.mqttUrl, m)

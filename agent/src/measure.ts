@@ -178,7 +178,8 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
     const again = stats.map((st, i) => (st.cv > settings.maxCv ? i : -1)).filter((i) => i >= 0)
     const noisy = stats.map(() => false)
     if (again.length > 0) {
-      const retried = await timeInterleaved(again.map((i) => preps[i]), settings, signal)
+      // Already warm: one run to re-estimate the run time, no timed warm-up.
+      const retried = await timeInterleaved(again.map((i) => preps[i]), { ...settings, warmupRuns: 1, warmupMs: 0 }, signal)
       again.forEach((i, j) => {
         stats[i] = statsOf(retried[j], overheadOf(preps[i]))
         noisy[i] = stats[i].cv > settings.maxCv

@@ -25,6 +25,8 @@ export interface CampaignRun {
   /** Agent CPU over the run as % of one core, and its largest RSS seen (MB). */
   agentCpuPercent: number
   agentPeakRssMB: number
+  /** Measurement settings as the controller stored them for the campaign. */
+  settings: Record<string, number>
   reason?: string
 }
 
@@ -46,10 +48,10 @@ export async function runCampaign(api: ApiClient, agent: AgentProcess, req: Camp
   const t0 = performance.now()
   const { id } = await api.post<{ id: string }>('/v1/campaigns', body)
   let peakRss = 0
-  let view: CampaignView
+  let view: CampaignView & { settings?: Record<string, number> }
   for (;;) {
     if (agent.exited()) throw new Error(`the agent exited during campaign ${req.name}:\n${agent.output()}`)
-    view = await api.get<CampaignView>(`/v1/campaigns/${id}`)
+    view = await api.get<CampaignView & { settings?: Record<string, number> }>(`/v1/campaigns/${id}`)
     peakRss = Math.max(peakRss, await rssMB(agent.pid))
     const elapsedS = (performance.now() - t0) / 1000
     const { total, succeeded } = view.progress
@@ -75,6 +77,7 @@ export async function runCampaign(api: ApiClient, agent: AgentProcess, req: Camp
     wallMs,
     agentCpuPercent: (100 * (cpu1 - cpu0)) / (wallMs / 1000),
     agentPeakRssMB: peakRss,
+    settings: view.settings ?? {},
     ...(reason ? { reason } : {}),
   }
 }

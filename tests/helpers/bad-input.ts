@@ -359,7 +359,7 @@ export function badMqttCorpus(o: MqttCorpusOptions): BadMqttMessage[] {
         const topic = rng.pick([
           `fleetnas/v1/devices/${id}/other`, `fleetnas/v1/devices/${id}/status/extra`, `fleetnas/v2/devices/${id}/status`,
           `fleetnas/v1/device/${id}/status`, `Fleetnas/v1/devices/${id}/status`, `fleetnas/v1/devices/${id}/jobs/j-1/state/x`,
-          `fleetnas/v1/devices/${id}`, 'fleetnas/v1', 'elsewhere/topic', `/fleetnas/v1/devices/${id}/status`,
+          `fleetnas/v1/devices/${id}`, 'fleetnas/v1', 'elsewhere/topic', `fleetnas/v1/devices/${id}/status `,
         ])
         return { what: `unknown topic ${topic}`, topic, payload: JSON.stringify(validMessages.status(id)), reaches: reachesController(topic), topicKind: 'unknown', reason: 'unknown_topic' }
       },
@@ -415,6 +415,9 @@ export function badMqttCorpus(o: MqttCorpusOptions): BadMqttMessage[] {
   }
   const corpus: BadMqttMessage[] = []
   for (let i = 0; i < o.count; i++) corpus.push(pickGenerator(rng).make())
+  // An empty topic level is refused by the broker, which closes the sender's connection.
+  const empty = corpus.find((m) => m.topic.split('/').includes(''))
+  if (empty) throw new Error(`bad-input generator put an empty-level topic in the main corpus: ${empty.topic}`)
   return corpus
 }
 
@@ -430,7 +433,7 @@ function nested(depth: number): unknown {
  * fail aedes' protocol checks before any hook runs.
  */
 export function disruptiveMqttCorpus(): (BadMqttMessage & { refused: boolean })[] {
-  const empty = ['fleetnas/v1/devices//status', 'fleetnas/v1/devices//info', 'fleetnas/v1/devices//results', 'fleetnas/v1/devices/ghost-1/jobs//state', 'fleetnas/v1/devices//jobs//state']
+  const empty = ['/fleetnas/v1/devices/ghost-1/status', 'fleetnas/v1/devices/ghost-1/status/', 'fleetnas/v1/devices//status', 'fleetnas/v1/devices//info', 'fleetnas/v1/devices//results', 'fleetnas/v1/devices/ghost-1/jobs//state', 'fleetnas/v1/devices//jobs//state']
   const status = JSON.stringify(validMessages.status('ghost-1'))
   const refused = empty.map((topic) => ({ what: `empty level in topic ${topic}`, topic, payload: status, reaches: false, disruptive: true, refused: true }))
   const topics = [
@@ -468,7 +471,10 @@ const JSON_HEADERS = { 'content-type': 'application/json' }
 
 export function badHttpCorpus(o: HttpCorpusOptions): BadHttpRequest[] {
   const rng = createRng(o.seed)
-  const validCampaign = () => ({ name: `bad-${rng.int(1e6)}`, searchSpace: 'default', sample: 3, targets: { devices: [o.knownDevice] }, runtimes: ['onnxruntime'], settings: { minRuns: 1 } })
+  // Explicit blocks, not searchSpace: listing the default space costs ~200 ms per request, which would
+  // dominate the run for the bodies that pass the schema and fail later (see the report).
+  const block = { op: 'conv', kernel: 3, stride: 1, pool: false, input: { h: 8, w: 8, c: 8 }, outChannels: 16 }
+  const validCampaign = () => ({ name: `bad-${rng.int(1e6)}`, blocks: [block], sample: 3, targets: { devices: [o.knownDevice] }, runtimes: ['onnxruntime'], settings: { minRuns: 1 } })
   const post = (what: string, body: unknown, status: number, code: string, field?: string): BadHttpRequest => ({
     what, method: 'POST', url: '/v1/campaigns', headers: JSON_HEADERS, body: JSON.stringify(body), status, code, field,
   })
@@ -505,7 +511,6 @@ export function badHttpCorpus(o: HttpCorpusOptions): BadHttpRequest[] {
         const value = rng.pick(values)
         const body = validCampaign() as Record<string, unknown>
         setAt(body, path, value)
-        if (path[0] === 'blocks') delete body.searchSpace
         // additionalProperties failures name the parent and the property; others the path itself.
         const field = `body/${path.join('/')}`
         return post(`campaign ${path.join('/')} = ${JSON.stringify(value)?.slice(0, 40)}`, body, 400, V, field)
@@ -539,10 +544,9 @@ export function badHttpCorpus(o: HttpCorpusOptions): BadHttpRequest[] {
           return post('campaign for a profile nobody has', body, 409, 'FLEETNAS_ERR_CAMPAIGN_NO_TARGETS')
         }
         if (variant === 3) {
-          delete body.searchSpace
+          delete body.blocks
           return post('campaign without blocks or search space', body, 400, 'FLEETNAS_ERR_CAMPAIGN_NO_BLOCKS')
         }
-        delete body.searchSpace
         body.blocks = [{ op: 'conv', kernel: rng.pick([2, 4, 6]), stride: 1, pool: false, input: { h: 8, w: 8, c: 8 }, outChannels: 16 }]
         return post('campaign with an impossible block', body, 400, 'FLEETNAS_ERR_CAMPAIGN_BLOCK_INVALID')
       },
@@ -635,7 +639,11 @@ export function badHttpCorpus(o: HttpCorpusOptions): BadHttpRequest[] {
     }
     corpus.push(g.make())
   }
-  // A few bodies above the 8 MiB limit.
+  // A few over the whole default space (the expensive path), and a few bodies above the 8 MiB limit.
+  for (let i = 0; i < 3; i++) {
+    const { blocks: _, ...rest } = validCampaign()
+    corpus.push(post('space campaign for an unknown device', { ...rest, searchSpace: 'default', targets: { devices: [`ghost-${i}`] } }, 400, 'FLEETNAS_ERR_CAMPAIGN_UNKNOWN_DEVICE'))
+  }
   for (let i = 0; i < 3; i++)
     corpus.push({ what: 'body above the size limit', method: 'POST', url: '/v1/campaigns', headers: JSON_HEADERS, body: JSON.stringify({ ...validCampaign(), name: LONG(9 << 20) }), status: 413, code: 'FLEETNAS_ERR_HTTP_TOO_LARGE' })
   return corpus

@@ -194,6 +194,7 @@ export function buildProgram(): Command {
     .requiredOption('--out <file>', 'checkpoint file (written every --checkpoint-every iterations and at the end)')
     .option('--resume', 'continue the run stored at --out')
     .option('--force', 'replace an existing checkpoint at --out')
+    .option('--init <checkpoint>', 'new run starting from this checkpoint\'s parameters (warm start; task shape and outer loop may change)')
     .option('--checkpoint-every <n>', 'iterations between checkpoints (default 100)', int('--checkpoint-every'))
     .option('--val-every <n>', 'validate on the val split every N iterations and at the end (default 0 = never)', int('--val-every'))
     .option('--val-tasks <n>', 'tasks per validation (default 100)', int('--val-tasks'))

@@ -12,6 +12,8 @@ export interface ProgressOptions {
   start?: number
   /** cli-progress format; payload fields are used by name, e.g. `{loss}`. */
   format: string
+  /** Payload shown before the first update (every `{field}` the format names). */
+  initial?: Record<string, string>
   /** Plain-line form for non-terminals, from the same payload. */
   line: (value: number, total: number, payload: Record<string, string>, etaSeconds: number | undefined) => string
   /** Non-terminal line interval; default 10 s. */
@@ -37,7 +39,7 @@ export function createProgress(opts: ProgressOptions): Progress {
       { format: opts.format, hideCursor: true, stream, clearOnComplete: false, etaBuffer: 50, etaAsynchronousUpdate: true },
       cliProgress.Presets.shades_classic,
     )
-    const bar = multi.create(Math.max(1, opts.total), start, {})
+    const bar = multi.create(Math.max(1, opts.total), start, opts.initial ?? {})
     return {
       update: (value, payload) => bar.update(value, payload),
       log: (line) => multi.log(`${line}\n`),

@@ -132,8 +132,11 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 
 /**
  * The checkpoint with its head re-sized to `way` classes. MAML tasks draw labels in random order,
- * so no trained class column means anything on its own: every new column starts as the mean of
- * the trained ones (as in "zeroing" the head, Unicorn-MAML), and the inner loop makes them differ.
+ * so the trained class columns are interchangeable: new column j starts as trained column
+ * j mod K (fewer classes keep the first ones, more classes repeat them) and the inner loop makes
+ * repeated columns differ, since their labels differ. (Starting every column at the mean of the
+ * trained ones, the "zero trick" of Unicorn-MAML, needs a model meta-trained that way: on a
+ * Conv4 meta-trained with its own head it cost 27 points at 5-way and 29 at 10-way.)
  */
 export async function withWay(ck: Checkpoint, way: number): Promise<Checkpoint> {
   if (ck.space.classes === way) return ck
@@ -149,14 +152,9 @@ export async function withWay(ck: Checkpoint, way: number): Promise<Checkpoint> 
     if (e.name === 'head.fc.weight') {
       // Gemm B operand: [cin, classes] row-major.
       const [cin, k] = src.dims
-      for (let i = 0; i < cin; i++) {
-        let mean = 0
-        for (let j = 0; j < k; j++) mean += a[i * k + j]
-        mean /= k
-        for (let j = 0; j < way; j++) b[i * way + j] = mean
-      }
+      for (let i = 0; i < cin; i++) for (let j = 0; j < way; j++) b[i * way + j] = a[i * k + (j % k)]
     } else if (e.name === 'head.fc.bias') {
-      b.fill(a.reduce((s, v) => s + v, 0) / a.length)
+      for (let j = 0; j < way; j++) b[j] = a[j % a.length]
     } else {
       b.set(a)
     }

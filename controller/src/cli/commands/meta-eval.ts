@@ -97,6 +97,7 @@ export async function metaEvalCommand(o: MetaEvalCommandOptions, io: { log: (lin
   const progress = createProgress({
     total: tasks,
     tty: io.tty,
+    initial: { acc: '-' },
     format: 'meta-eval |{bar}| {value}/{total} tasks | acc {acc} | ETA {eta_formatted}',
     line: (value, total, p, eta) => `task ${value}/${total} | acc ${p.acc} | ETA ${formatDuration(eta)}`,
   })

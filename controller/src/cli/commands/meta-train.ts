@@ -21,6 +21,7 @@ import {
   MetaCheckpointMissing,
   MetaOptionsInvalid,
   checkDatasetChoice,
+  withWay,
   openChosenDataset,
   percent,
   readCheckpoint,
@@ -48,6 +49,11 @@ export interface MetaTrainCommandOptions {
   out: string
   resume?: boolean
   force?: boolean
+  /**
+   * Start a new run from another checkpoint's parameters (a warm start): its architecture, input,
+   * dataset and inner-loop settings are the defaults; the task shape and outer loop may change.
+   */
+  init?: string
   /** Validate every N iterations (and at the end); 0 = never. */
   valEvery?: number
   valTasks?: number
@@ -101,15 +107,23 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
     if (!exists) throw MetaCheckpointMissing(out)
     from = await readCheckpoint(out)
     record = await readRunRecord(out)
+    if (o.init !== undefined) problems.push('--resume and --init exclude each other (--init starts a new run)')
   } else if (exists && !o.force) {
     throw MetaCheckpointExists(out)
   }
+  let init: Checkpoint | undefined
+  if (o.init !== undefined && !o.resume) {
+    init = await readCheckpoint(o.init)
+    record = await readRunRecord(resolve(o.init))
+    if (record) record = { ...record, validation: [], trainMs: 0 }
+  }
+  const base = from ?? init
 
   const kindGiven = o.dataset ?? record?.dataset.kind
   const path = o.data ?? (o.dataset === undefined ? record?.dataset.path : undefined)
   const kind = checkDatasetChoice(kindGiven, path, problems)
-  const size = o.size ?? from?.space.input.h ?? DEFAULT_SPACE.input.h
-  const channels = o.channels ?? from?.space.input.c ?? 1
+  const size = o.size ?? base?.space.input.h ?? DEFAULT_SPACE.input.h
+  const channels = o.channels ?? base?.space.input.c ?? 1
   if (channels !== 1 && channels !== 3) problems.push(`--channels must be 1 or 3, got ${channels}`)
   if (kind !== 'folder' && channels !== 1) problems.push(`--channels applies to --dataset folder only (${kind} images are grey)`)
   if (kind !== 'folder' && o.invert !== undefined) problems.push(`--invert applies to --dataset folder only (${kind} images already have ink = 1)`)
@@ -118,8 +132,9 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
   const valEvery = o.valEvery ?? 0
   const valTasks = o.valTasks ?? 100
   if (valEvery > 0 && valTasks < 1) problems.push('--val-tasks must be >= 1')
-  let arch: Architecture = from?.arch ?? CONV4
-  if (o.arch !== undefined) {
+  let arch: Architecture = base?.arch ?? CONV4
+  if (o.arch !== undefined && init !== undefined) problems.push('--arch does not apply with --init (the architecture is the checkpoint\'s)')
+  else if (o.arch !== undefined) {
     try {
       arch = parseArchitectureId(o.arch, { ...DEFAULT_SPACE, input: { h: size, w: size, c: channels } })
     } catch (e) {
@@ -128,9 +143,16 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
   }
   if (problems.length > 0) throw MetaOptionsInvalid(problems)
 
-  const way = o.way ?? from?.config.way ?? 5
-  const shot = o.shot ?? from?.config.shot ?? 1
-  const query = o.query ?? from?.config.query ?? 15
+  const way = o.way ?? base?.config.way ?? 5
+  const shot = o.shot ?? base?.config.shot ?? 1
+  const query = o.query ?? base?.config.query ?? 15
+  if (init !== undefined) {
+    // A new run at iteration 0 from the checkpoint's parameters; its inner loop and outer
+    // settings stay the defaults unless given; a fresh Adam state.
+    const sized = await withWay(init, way)
+    const zeros = () => new Float32Array(sized.params.length)
+    from = { ...sized, iteration: 0, metrics: undefined, config: { ...init.config, way, shot, query }, adam: { m: zeros(), v: zeros(), t: 0 } }
+  }
   const choice: DatasetChoice = {
     kind: kind as DatasetKind,
     path: path === undefined ? undefined : resolve(path),
@@ -156,6 +178,7 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
     total: iterations!,
     start: startIteration,
     tty: io.tty,
+    initial: { loss: '-', acc: '-', rate: '-' },
     format: 'meta-train |{bar}| {value}/{total} it | loss {loss} | acc {acc} | {rate} | ETA {eta_formatted}',
     line: (value, total, p, eta) => `iteration ${value}/${total} | loss ${p.loss} | acc ${p.acc} | ${p.rate} | ETA ${formatDuration(eta)}`,
   })
