@@ -1,5 +1,5 @@
 import t from 'tap'
-import { parseBlockKey, type Measurement, type MeasureSettings } from '@fleetnas/shared'
+import { parseArchitectureId, parseBlockKey, type Measurement, type MeasureSettings } from '@fleetnas/shared'
 import { MeasureCanceled } from './errors.ts'
 import { measureTargets, REFERENCE_BLOCK_KEY, timeInterleaved } from './measure.ts'
 import { createOnnxRuntimeRunner } from './runners/onnxruntime-runner.ts'
@@ -126,4 +126,17 @@ t.test('cancel stops between runs and reports nothing half-measured', async (t) 
   }).catch((e) => e)
   t.equal(err.code, MeasureCanceled.code)
   t.equal(ms.filter((m) => m.kind === 'block').length, 2, 'the first window only')
+})
+
+t.test('architectures are measured whole, reported as kind architecture with their id', async (t) => {
+  const id = 'g0.5_conv-k3-w16-mp_dwsep-k3-w16-mp'
+  const ms: Measurement[] = []
+  await measureTargets({
+    runner: createOnnxRuntimeRunner({ threads: 1 }),
+    settings: { ...FAST, referenceEvery: 0 },
+    targets: [{ kind: 'architecture', key: id, arch: parseArchitectureId(id) }],
+    onMeasurement: (m) => void ms.push(m),
+  })
+  t.match(ms.map((m) => [m.kind, m.key]), [['empty', 'empty-i28x28x1'], ['architecture', id]])
+  t.equal(ms[1].overheadMs, ms[0].medianMs)
 })

@@ -1,57 +1,21 @@
-/** The shapes of API replies the CLI reads (the HTTP contract in README). */
-export interface ExecutionView {
-  id: string
-  deviceId: string
-  runtime: string
-  threads: number
-  state: string
-  attempts: number
-  done: number
-  total: number
-  reason?: string | null
-}
+/**
+ * The shapes of API replies the CLI reads: the controller's own view types, so the client and the
+ * server cannot drift apart.
+ */
+import type { CampaignView, ExecutionView } from '../campaigns/scheduler.ts'
+import type { LutEntryView } from '../luts/view.ts'
+import type { LutSummary } from '../store/luts.ts'
+import type { Device } from '../store/devices.ts'
 
-export interface CampaignView {
-  id: string
-  name: string
-  state: string
-  createdAt?: string
-  progress: { total: number; succeeded: number; failed: number }
-  executions: ExecutionView[]
-}
-
-export interface LutSummary {
-  hardwareProfile: string
-  runtime: string
-  threads: number
-  entries: number
-  devices?: number
-  updatedAt?: string
-}
-
-export interface LutEntry {
-  key: string
-  medianMs: number
-  p10Ms: number
-  p90Ms: number
-  cv: number
-  samples: number
-  devices: number
-}
+export type { CampaignView, ExecutionView, LutSummary }
+export type LutEntry = LutEntryView
+export type DeviceView = Device
 
 export interface LutView {
   hardwareProfile: string
   runtime: string
   threads: number
-  entries: LutEntry[]
+  entries: LutEntryView[]
 }
 
-export interface DeviceView {
-  id: string
-  status: 'online' | 'offline'
-  hardwareProfile: string
-  threads?: number
-  inventory?: { cpuModel?: string; cores?: number; arch?: string }
-}
-
-export const TERMINAL_CAMPAIGN_STATES = new Set(['SUCCEEDED', 'FAILED', 'CANCELED'])
+export const TERMINAL_CAMPAIGN_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED'])

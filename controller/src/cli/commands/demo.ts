@@ -98,13 +98,14 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     const done = await watchCampaign(api, id, { signal: interrupted.signal, bar: true })
     if (done.state !== 'SUCCEEDED') throw DemoFailed(`campaign ended ${done.state}\n${describeCampaign(done)}`)
 
+    const profile = device.hardwareProfile ?? 'generic'
     const q = new URLSearchParams({ runtime: 'onnxruntime', threads: String(o.threads) })
-    const lut = await api.get<LutView>(`/v1/luts/${encodeURIComponent(device.hardwareProfile)}?${q}`)
+    const lut = await api.get<LutView>(`/v1/luts/${encodeURIComponent(profile)}?${q}`)
     o.log('')
     o.log(summarizeLut(lut))
     o.log('')
     o.log(`API: ${controller.httpUrl}  (docs: ${controller.httpUrl}/docs)`)
-    o.log(`try: npx fleetnas lut show ${device.hardwareProfile} --threads ${o.threads} --api ${controller.httpUrl}`)
+    o.log(`try: npx fleetnas lut show ${profile} --threads ${o.threads} --api ${controller.httpUrl}`)
     if (!o.exit && !interrupted.signal.aborted) {
       o.log('serving; press Ctrl-C to stop')
       await new Promise<void>((resolve) => interrupted.signal.addEventListener('abort', () => resolve(), { once: true }))
