@@ -44,6 +44,17 @@ const campaign = (api: ApiClient, device: string) =>
     name: `crash-${device}`, searchSpace: 'default', sample: BLOCKS, seed: 7, targets: { devices: [device] }, runtimes: ['onnxruntime'], settings: SETTINGS,
   })
 
+/** Waits for the campaign to end; on a timeout the error carries the campaign and `context()`. */
+async function finished(api: ApiClient, id: string, what: string, timeoutMs: number, context: () => string): Promise<CampaignView> {
+  try {
+    return await waitCampaign(api, id, (c) => TERMINAL.includes(c.state), what, timeoutMs)
+  } catch (e) {
+    const view = await api.get(`/v1/campaigns/${id}`).catch(() => undefined)
+    const metrics = (await api.requestText('GET', '/metrics').catch(() => '')).split('\n').filter((l) => /^fleetnas_(mqtt_rejected|result_batches|measurements)/.test(l))
+    throw new Error(`${(e as Error).message}\ncampaign: ${JSON.stringify(view)}\nmetrics:\n${metrics.join('\n')}\n${context()}`)
+  }
+}
+
 const progressAtLeast = (api: ApiClient, id: string, n: number) =>
   waitCampaign(api, id, (c) => c.progress.succeeded >= n || TERMINAL.includes(c.state), `at least ${n} blocks stored`, 90_000)
 
@@ -74,8 +85,8 @@ t.test('c) agent SIGKILLed mid-job, restarted on the same state dir: outbox rese
 
   const second = spawnAgent(args)
   t.teardown(() => second.stop())
-  const done = await waitCampaign(api, id, (c) => TERMINAL.includes(c.state), 'the campaign to finish after the restart', 120_000)
   const context = () => `first run:\n${first.output().slice(-3000)}\nsecond run:\n${second.output().slice(-3000)}`
+  const done = await finished(api, id, 'the campaign to finish after the restart', 40_000, context)
   const start = /"pending":(\d+),"msg":"agent starting"/.exec(second.output())
   t.equal(Number(start?.[1]), pendingAtKill, 'the restarted agent found the unacknowledged batches on disk')
   t.ok(/resuming job after restart/.test(second.output()), 'the restarted agent resumed its job from disk')
@@ -103,8 +114,8 @@ t.test('d) agent cut off by the network for a while, then healed: offline, back 
   proxy.heal()
   await until('the device back online', async () => ((await deviceStatus()) === 'online' ? true : undefined), 60_000)
 
-  const done = await waitCampaign(api, id, (c) => TERMINAL.includes(c.state), 'the campaign to finish after the heal', 150_000)
   const context = () => `agent:\n${agent.output().slice(-4000)}`
+  const done = await finished(api, id, 'the campaign to finish after the heal', 150_000, context)
   t.ok(duringCut < BLOCKS, `cut mid-job (${duringCut} of ${BLOCKS} stored while cut)`)
   t.match(done.executions[0], { state: 'SUCCEEDED', attempts: 1, retries: 0 }, 'the same job finished over the healed link')
   t.ok(proxy.forwarded >= 2, `the agent reconnected through the proxy (${proxy.forwarded} connections, ${proxy.refused} refused)`)

@@ -15,17 +15,18 @@ import {
   type JobStateMessage,
   type Measurement,
   type ResultsMessage,
+  type RuntimeInfo,
 } from '@fleetnas/shared'
 import { applyConfigDefaults, type AgentConfig, type AgentConfigInput } from './config.ts'
-import { environmentReader } from './environment.ts'
-import { collectInventory } from './inventory.ts'
 import { JobManager } from './job-manager.ts'
 import { JobStore } from './job-store.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { MqttLink, statusMessage, type ReconnectOptions } from './mqtt-link.ts'
 import { Outbox } from './outbox.ts'
 import { loadProfiles, matchProfile, type HardwareProfile } from './profiles.ts'
-import { runtimeInfos } from './runtimes.ts'
+import { fallbackRuntimeInfos, runtimeProblem } from './runtimes.ts'
+import type { ProbeResult } from './worker/messages.ts'
+import { measureInWorker, probeInWorker, type WorkerEvent, type WorkerOptions } from './worker/worker-process.ts'
 import { AGENT_VERSION } from './version.ts'
 
 export interface AgentEventMap {
@@ -36,6 +37,8 @@ export interface AgentEventMap {
   'results-published': [message: ResultsMessage]
   'results-acked': [ack: { jobId: string; seqs: number[] }]
   'invalid-message': [info: { topic: string; reason: string }]
+  /** A worker process started or exited (probe at start, one per job). */
+  worker: [event: WorkerEvent]
 }
 
 export interface StartAgentOptions {
@@ -48,6 +51,8 @@ export interface StartAgentOptions {
   reconnect?: Partial<ReconnectOptions>
   /** Unacknowledged batches older than this are published again (default 60 s). */
   resendAfterMs?: number
+  /** Measurement workers: cancel grace before SIGKILL, retries after a worker died, entry script. */
+  worker?: Pick<WorkerOptions, 'cancelGraceMs' | 'entry'> & { retries?: number }
 }
 
 export interface RunningAgent {
@@ -61,7 +66,9 @@ export interface RunningAgent {
   readonly threads: number
   readonly events: EventEmitter<AgentEventMap>
   /** Invalid inbound messages dropped, unacknowledged batches, running and queued jobs. */
-  stats(): { invalidMessages: number; outboxSize: number; currentJob?: string; queuedJobs: string[]; connected: boolean }
+  stats(): { invalidMessages: number; outboxSize: number; currentJob?: string; queuedJobs: string[]; connected: boolean; workerPid?: number }
+  /** What the start-up probe found loadable (reported in the InfoMessage). */
+  readonly runtimes: RuntimeInfo[]
   /** Graceful: interrupts the running job (it resumes on restart), publishes offline status, closes. */
   stop(): Promise<void>
 }
@@ -70,7 +77,22 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
   const config = await applyConfigDefaults(input as AgentConfigInput)
   const logger = opts.logger ?? createLogger(config.logLevel)
   const { deviceId } = config
-  const [profiles, inventory] = await Promise.all([loadProfiles(config.profilesDir), opts.inventory ?? collectInventory()])
+  const events = new EventEmitter<AgentEventMap>()
+  let workerPid: number | undefined
+  const workerOptions: WorkerOptions = {
+    cancelGraceMs: opts.worker?.cancelGraceMs,
+    entry: opts.worker?.entry,
+    onWorker: (e) => {
+      if (e.state === 'started' && e.purpose === 'measure') workerPid = e.pid
+      if (e.state === 'exited' && e.pid === workerPid) workerPid = undefined
+      logger.debug(e, `measurement worker ${e.state}`)
+      events.emit('worker', e)
+    },
+  }
+  const [profiles, probed] = await Promise.all([loadProfiles(config.profilesDir), probeDevice(!opts.inventory, workerOptions, logger)])
+  // Only when the probe failed does the daemon load systeminformation itself.
+  const inventory: Inventory = opts.inventory ?? probed.inventory ?? (await (await import('./inventory.ts')).collectInventory())
+  const runtimes = probed.runtimes
   const profile = matchProfile(inventory, profiles, config.hardwareProfile)
   const threads = config.threads ?? profile.measure.threads
   const onBadFile = (file: string, why: string) => logger.warn({ file, why }, 'ignoring an unreadable state file')
@@ -78,8 +100,7 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
     Outbox.open(join(config.stateDir, 'outbox'), onBadFile),
     JobStore.open(join(config.stateDir, 'jobs'), onBadFile),
   ])
-  const events = new EventEmitter<AgentEventMap>()
-  logger.info({ deviceId, profile: profile.id, threads, broker: config.broker, pending: outbox.size }, 'agent starting')
+  logger.info({ deviceId, profile: profile.id, threads, broker: config.broker, pending: outbox.size, runtimes: runtimes.map((r) => r.name) }, 'agent starting')
 
   let link: MqttLink | undefined
   const publishResults = (message: ResultsMessage) => {
@@ -94,7 +115,9 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
     outbox,
     profile,
     logger,
-    readEnvironment: environmentReader(profile),
+    runtimeProblem: (job) => runtimeProblem(job, runtimes),
+    measure: (request, cb, signal) => measureInWorker(request, cb, signal, workerOptions),
+    workerRetries: opts.worker?.retries,
     window: opts.window,
     batch: opts.batch,
     transport: {
@@ -110,7 +133,7 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
     deviceId,
     hardwareProfile: profile.id,
     inventory,
-    runtimes: runtimeInfos(),
+    runtimes,
     threads,
     agentVersion: AGENT_VERSION,
     time: new Date().toISOString(),
@@ -164,12 +187,14 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
     config,
     threads,
     events,
+    runtimes,
     stats: () => ({
       invalidMessages: link?.invalidMessages ?? 0,
       outboxSize: outbox.size,
       currentJob: jobs.currentJobId,
       queuedJobs: jobs.queuedJobIds,
       connected: link?.connected ?? false,
+      workerPid,
     }),
     stop: () =>
       (stopped ??= (async () => {
@@ -178,5 +203,17 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
         await link?.close()
         logger.info({ deviceId }, 'agent stopped')
       })()),
+  }
+}
+
+/** Runtimes (and the inventory when asked) from a short-lived worker; what package.json says if it fails. */
+async function probeDevice(withInventory: boolean, o: WorkerOptions, logger: Logger): Promise<Partial<ProbeResult> & { runtimes: RuntimeInfo[] }> {
+  try {
+    const probed = await probeInWorker(withInventory, o)
+    for (const problem of probed.problems) logger.warn({ problem }, 'a runtime does not load here')
+    return probed
+  } catch (e) {
+    logger.warn({ err: (e as Error).message }, 'runtime probe failed; reporting installed runtimes unprobed')
+    return { runtimes: fallbackRuntimeInfos() }
   }
 }

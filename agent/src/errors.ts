@@ -47,3 +47,10 @@ export const JobInvalid = defineError(
 )
 
 export const MeasureCanceled = defineError('FLEETNAS_ERR_AGENT_CANCELED', 409, (why: string) => `measurement stopped: ${why}`)
+
+export const WorkerDied = defineError(
+  'FLEETNAS_ERR_AGENT_WORKER_DIED',
+  500,
+  (how: string, detail: string) =>
+    `the measurement worker ${how}${detail ? ` (${detail})` : ''}; the agent itself kept running, measurements sent before it ended are kept`,
+)

@@ -4,10 +4,11 @@
  *   REJECTED for a job the agent cannot run (unknown runtime, bad block key or architecture id).
  * A job whose id the agent already knows is re-acknowledged (its state resent), never re-measured.
  * Unfinished jobs are persisted and resumed after a restart, skipping keys already measured.
+ * Measuring happens in a worker process (worker/): when it dies unexpectedly the job goes on once in
+ * a fresh worker with what is still missing, then FAILS with the reason; the daemon stays up.
  */
 import {
-  parseArchitectureId,
-  parseBlockKey,
+  isFleetnasError,
   PROTOCOL_VERSION,
   type AgentJobState,
   type CancelMessage,
@@ -18,22 +19,26 @@ import {
   type MeasureSettings,
   type ResultsMessage,
 } from '@fleetnas/shared'
-import type { EnvironmentReader } from './environment.ts'
-import { isFleetnasError } from '@fleetnas/shared'
-import { MeasureCanceled } from './errors.ts'
+import { MeasureCanceled, WorkerDied } from './errors.ts'
+import { jobProblems, jobTargets } from './job-targets.ts'
 import { TERMINAL_STATES, type JobStore } from './job-store.ts'
 import type { Logger } from './logger.ts'
-import { measureTargets } from './measure.ts'
+import type { MeasureLoopResult } from './measure.ts'
 import type { Outbox } from './outbox.ts'
 import type { HardwareProfile } from './profiles.ts'
 import { ResultsBatcher } from './results-batcher.ts'
-import { createRunner } from './runners/index.ts'
-import type { MeasureTarget, Runner } from './runners/runner.ts'
+import type { MeasureRequest } from './worker/messages.ts'
+import { measureInWorker, type MeasureCallbacks } from './worker/worker-process.ts'
+
+export { jobProblems, jobTargets } from './job-targets.ts'
 
 export interface JobTransport {
   publishState(message: JobStateMessage): void
   publishResults(message: ResultsMessage): void
 }
+
+/** Runs one measurement request somewhere (by default in a fresh worker process). */
+export type MeasureExecutor = (request: MeasureRequest, cb: MeasureCallbacks, signal: AbortSignal) => Promise<MeasureLoopResult>
 
 export interface JobManagerOptions {
   deviceId: string
@@ -42,45 +47,18 @@ export interface JobManagerOptions {
   transport: JobTransport
   profile: HardwareProfile
   logger: Logger
-  readEnvironment?: EnvironmentReader
-  createRunner?: (job: JobMessage) => Promise<Runner>
+  /** Why this device cannot run a job's runtime (checked on arrival: REJECTED), or undefined. */
+  runtimeProblem?: (job: JobMessage) => string | undefined
+  /** Where measuring happens; default `measureInWorker`. */
+  measure?: MeasureExecutor
+  /** Fresh workers a job may use after one died unexpectedly (default 1: one retry). */
+  workerRetries?: number
   /** Blocks prepared at a time in the measurement loop. */
   window?: number
   batch?: { maxBatch?: number; maxDelayMs?: number }
   progressIntervalMs?: number
   onState?: (message: JobStateMessage) => void
   onMeasurement?: (m: Measurement) => void
-}
-
-/** Why a job message cannot be run, or undefined. */
-export function jobProblems(job: JobMessage): string | undefined {
-  const bad: string[] = []
-  for (const key of job.blocks) {
-    try {
-      parseBlockKey(key)
-    } catch (e) {
-      bad.push((e as Error).message)
-    }
-  }
-  for (const id of job.architectures ?? []) {
-    try {
-      parseArchitectureId(id)
-    } catch (e) {
-      bad.push((e as Error).message)
-    }
-  }
-  if (bad.length === 0) return undefined
-  return `${bad.length} invalid target(s): ${bad.slice(0, 5).join('; ')}${bad.length > 5 ? '; ...' : ''}`
-}
-
-/** Block and architecture targets of a job, without those in `skip`. */
-export function jobTargets(job: JobMessage, skip: ReadonlySet<string>): { targets: MeasureTarget[]; total: number } {
-  const targets: MeasureTarget[] = []
-  const blocks = [...new Set(job.blocks)]
-  const archs = [...new Set(job.architectures ?? [])]
-  for (const key of blocks) if (!skip.has(key)) targets.push({ kind: 'block', key, spec: parseBlockKey(key) })
-  for (const id of archs) if (!skip.has(id)) targets.push({ kind: 'architecture', key: id, arch: parseArchitectureId(id) })
-  return { targets, total: blocks.length + archs.length }
 }
 
 interface Running {
@@ -164,12 +142,7 @@ export class JobManager {
   }
 
   private async runtimeProblem(job: JobMessage): Promise<string | undefined> {
-    try {
-      await (this.o.createRunner ?? defaultRunnerFor)(job)
-      return undefined
-    } catch (e) {
-      return (e as Error).message
-    }
+    return this.o.runtimeProblem?.(job)
   }
 
   private async cancel(cmd: CancelMessage): Promise<void> {
@@ -221,9 +194,6 @@ export class JobManager {
   private async run(running: Running): Promise<void> {
     const { job, abort } = running
     const { store, outbox, logger } = this.o
-    const skip = new Set([...(job.skip ?? []), ...store.measuredKeys(job.jobId), ...outbox.pendingKeys(job.jobId)])
-    const { targets, total } = jobTargets(job, skip)
-    running.progress = { done: total - targets.length, total }
     const batcher = new ResultsBatcher({
       deviceId: this.o.deviceId,
       jobId: job.jobId,
@@ -234,33 +204,45 @@ export class JobManager {
       onError: (e) => logger.error({ err: e, jobId: job.jobId }, 'cannot write results to the outbox'),
     })
     const interval = this.o.progressIntervalMs ?? 1000
+    const measure = this.o.measure ?? ((req, cb, signal) => measureInWorker(req, cb, signal))
     let lastProgress = 0
     try {
       await store.setState(job.jobId, 'IN_PROGRESS')
-      this.sendState(job.jobId, 'IN_PROGRESS', { progress: running.progress })
-      lastProgress = Date.now()
-      const runner = await (this.o.createRunner ?? defaultRunnerFor)(job)
-      const base = running.progress.done
-      const result = await measureTargets({
-        runner,
-        settings: this.effectiveSettings(job),
-        targets,
-        seed: job.jobId,
-        window: this.o.window,
-        signal: abort.signal,
-        readEnvironment: this.o.readEnvironment,
-        onMeasurement: (m) => {
-          batcher.add(m)
-          this.o.onMeasurement?.(m)
-        },
-        onProgress: (done) => {
-          running.progress = { done: base + done, total }
-          if (Date.now() - lastProgress >= interval) {
-            lastProgress = Date.now()
-            this.sendState(job.jobId, 'IN_PROGRESS', { progress: running.progress })
-          }
-        },
-      })
+      let result: MeasureLoopResult | undefined
+      for (let attempt = 0; result === undefined; attempt++) {
+        // What is on disk already (resumed job, or what a crashed worker sent) is not measured again.
+        const skip = new Set([...(job.skip ?? []), ...store.measuredKeys(job.jobId), ...outbox.pendingKeys(job.jobId)])
+        const { targets, total } = jobTargets(job, skip)
+        running.progress = { done: total - targets.length, total }
+        if (attempt === 0) {
+          this.sendState(job.jobId, 'IN_PROGRESS', { progress: running.progress })
+          lastProgress = Date.now()
+        }
+        const base = running.progress.done
+        try {
+          result = await measure(
+            { job, skip: [...skip], settings: this.effectiveSettings(job), window: this.o.window, profile: this.o.profile },
+            {
+              onMeasurement: (m) => {
+                batcher.add(m)
+                this.o.onMeasurement?.(m)
+              },
+              onProgress: (done) => {
+                running.progress = { done: base + done, total }
+                if (Date.now() - lastProgress >= interval) {
+                  lastProgress = Date.now()
+                  this.sendState(job.jobId, 'IN_PROGRESS', { progress: running.progress })
+                }
+              },
+            },
+            abort.signal,
+          )
+        } catch (e) {
+          if (!isFleetnasError(e, WorkerDied.code) || abort.signal.aborted || attempt >= (this.o.workerRetries ?? 1)) throw e
+          logger.warn({ jobId: job.jobId, err: e.message, attempt: attempt + 1 }, 'measurement worker died; going on in a fresh one')
+          await batcher.flush()
+        }
+      }
       await batcher.flush()
       await store.setState(job.jobId, 'SUCCEEDED')
       this.sendState(job.jobId, 'SUCCEEDED', { progress: running.progress })
@@ -287,9 +269,4 @@ export class JobManager {
     this.o.transport.publishState(message)
     this.o.onState?.(message)
   }
-}
-
-/** The runner a job asks for; throws FLEETNAS_ERR_AGENT_RUNTIME_UNAVAILABLE when it cannot run. */
-export function defaultRunnerFor(job: JobMessage): Promise<Runner> {
-  return createRunner(job.runtime, { threads: job.threads })
 }
