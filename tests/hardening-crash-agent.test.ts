@@ -87,7 +87,7 @@ t.test('c) agent SIGKILLed mid-job, restarted on the same state dir: outbox rese
   t.teardown(() => second.stop())
   const context = () => `first run:\n${first.output().slice(-3000)}\nsecond run:\n${second.output().slice(-3000)}`
   const done = await finished(api, id, 'the campaign to finish after the restart', 40_000, context)
-  const start = /"pending":(\d+),"msg":"agent starting"/.exec(second.output())
+  const start = /"pending":(\d+)[^\n]*"msg":"agent starting"/.exec(second.output())
   t.equal(Number(start?.[1]), pendingAtKill, 'the restarted agent found the unacknowledged batches on disk')
   t.ok(/resuming job after restart/.test(second.output()), 'the restarted agent resumed its job from disk')
   await until('the resent batches acknowledged', async () => ((await outboxFiles()).length === 0 ? true : undefined), 30_000, 200)

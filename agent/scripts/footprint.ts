@@ -1,5 +1,5 @@
 /**
- * `npx tsx agent/scripts/footprint.ts [--blocks N] [--threads N] [--settle S] [--window S]`
+ * `npx tsx agent/scripts/footprint.ts [--blocks N] [--threads N] [--settle S] [--window S] [--bin FILE]`
  *
  * The agent daemon's footprint as bench/profiling.ts sees it, without a controller: an embedded
  * aedes broker, one real agent process (agent/bin/fleetnas-agent.js), then
@@ -36,6 +36,7 @@ const { values } = parseArgs({
     threads: { type: 'string', default: '1' },
     settle: { type: 'string', default: '20' },
     window: { type: 'string', default: '20' },
+    bin: { type: 'string', default: AGENT_BIN },
   },
 })
 const blocks = Number(values.blocks)
@@ -119,12 +120,12 @@ const until = (check: () => boolean) =>
   })
 
 const args = ['--broker', url, '--state-dir', stateDir, '--device-id', device, '--threads', String(threads), '--hardware-profile', 'x86-64', '--log-level', 'warn']
-const agent = spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
+const agent = spawn(process.execPath, [values.bin!, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
 const pid = agent.pid!
 try {
   const t0 = performance.now()
   await until(() => online)
-  console.log(`agent online after ${((performance.now() - t0) / 1000).toFixed(1)} s`)
+  console.log(`agent (pid ${pid}) online after ${((performance.now() - t0) / 1000).toFixed(1)} s`)
   await idle(pid, `idle after start (+${settleMs / 1000} s)`)
 
   if (blocks > 0) {

@@ -19,7 +19,8 @@ import {
 } from '@fleetnas/shared'
 import { applyConfigDefaults, type AgentConfig, type AgentConfigInput } from './config.ts'
 import { JobManager } from './job-manager.ts'
-import { JobStore } from './job-store.ts'
+import { compactHeapSoon } from './heap.ts'
+import { JobStore, TERMINAL_STATES } from './job-store.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { MqttLink, statusMessage, type ReconnectOptions } from './mqtt-link.ts'
 import { Outbox } from './outbox.ts'
@@ -124,7 +125,10 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
       publishState: (m) => link?.publish('jobState', topics.jobState(deviceId, m.jobId), m),
       publishResults,
     },
-    onState: (m) => events.emit('job-state', m),
+    onState: (m) => {
+      events.emit('job-state', m)
+      if (TERMINAL_STATES.has(m.state)) compactHeapSoon()
+    },
     onMeasurement: (m) => events.emit('measurement', m),
   })
 
@@ -154,6 +158,7 @@ export async function startAgent(input: AgentConfigInput | AgentConfig, opts: St
         link!.publish('info', topics.info(deviceId), info(), true)
         for (const e of outbox.pending()) if (e.publishedAt === 0) publishResults(e.message)
         events.emit('connected')
+        compactHeapSoon()
       },
       onDisconnect: (why) => {
         logger.warn({ why }, 'disconnected; reconnecting')
