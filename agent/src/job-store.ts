@@ -86,9 +86,9 @@ export class JobStore {
     return rec
   }
 
-  /** Next free seq, never below `floor` (the outbox's highest pending seq + 1). */
+  /** Next free seq, never below `floor` (the outbox's highest pending seq + 1) nor the job's `seqFrom`. */
   nextSeq(jobId: string, floor = 0): number {
-    return Math.max(this.progress.get(jobId)?.nextSeq ?? 0, floor)
+    return Math.max(this.progress.get(jobId)?.nextSeq ?? 0, floor, this.records.get(jobId)?.job?.seqFrom ?? 0)
   }
 
   /** Keys already written to the outbox for this job (pending or acknowledged). */

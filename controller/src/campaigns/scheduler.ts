@@ -326,6 +326,9 @@ export class Scheduler implements SchedulerEvents {
       time: now,
     }
     if (stored.length > 0) job.skip = stored
+    // Sent again with batches stored: the agent may have lost its state, keep it off the used seqs.
+    const maxSeq = this.store.measurements.maxSeq(jobId)
+    if (maxSeq !== null) job.seqFrom = maxSeq + 1
     let payload = encodeMessage('jobs', job)
     if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
       // Too big with the skip list: send only what is left to measure.

@@ -29,6 +29,7 @@ export function measurementQueries(db: Database.Database) {
   )
   const countMeasurements = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM measurements`)
   const countBatches = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM result_batches`)
+  const maxSeq = db.prepare<[string], { seq: number | null }>(`SELECT max(seq) AS seq FROM result_batches WHERE job_id = ?`)
 
   return {
     /**
@@ -65,6 +66,8 @@ export function measurementQueries(db: Database.Database) {
     },
     count: () => countMeasurements.get()!.n,
     countBatches: () => countBatches.get()!.n,
+    /** Highest stored seq of a job, or null when none is stored. */
+    maxSeq: (jobId: string): number | null => maxSeq.get(jobId)?.seq ?? null,
   }
 }
 export type MeasurementQueries = ReturnType<typeof measurementQueries>

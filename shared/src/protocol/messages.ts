@@ -107,6 +107,12 @@ export const JobMessageSchema = Type.Object({
   settings: MeasureSettingsSchema,
   /** Blocks already stored for this job (a resumed job skips them). */
   skip: Type.Optional(Type.Array(Type.String({ maxLength: 512 }), { maxItems: 20000 })),
+  /**
+   * Lowest result-batch seq the agent may use for this job: set when the job is sent again and
+   * batches of it are stored already, so an agent that lost its state (reinstalled, new disk) does
+   * not reuse a stored (jobId, seq), which the controller would take for a duplicate and drop.
+   */
+  seqFrom: Type.Optional(Type.Integer({ minimum: 0, maximum: 1e9 })),
   time: Time,
 })
 
