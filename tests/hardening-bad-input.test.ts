@@ -33,7 +33,7 @@ import {
 
 const SEED = 20260101
 const MQTT_COUNT = 3000
-const HTTP_COUNT = 3000
+const HTTP_COUNT = 2000
 const FAST = { warmupRuns: 1, minRuns: 5, minTimeMs: 2, maxCv: 1, rounds: 1, referenceEvery: 0 }
 const silent = () => pino({ level: process.env.FLEETNAS_TEST_LOG ?? 'silent' })
 

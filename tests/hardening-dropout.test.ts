@@ -77,14 +77,12 @@ t.test('e) a device that drops out for good: its work waits, is not reassigned, 
   }
   const back = execOf(done, 'leaver')
   t.equal(back.state, 'SUCCEEDED', 'the returned device finished its execution')
-  // Known bug (reported): the reinstalled agent numbers its result batches from seq 0 again under the
-  // same jobId, so its first batches collide with the (jobId, seq) its earlier life stored; the
-  // controller takes them for duplicates (acks, drops them) and only the execution timeout and a
-  // retry recover the lost blocks.
+  // Its earlier life stored batches under this jobId: the resent job says where seqs may start
+  // (seqFrom), so the reinstalled agent's batches do not collide with stored (jobId, seq) and get
+  // dropped as duplicates (they were, before seqFrom: the lost blocks came back only by timeout and retry).
   const duplicates = /^fleetnas_result_batches_duplicate_total (\d+)/m.exec(await api.requestText('GET', '/metrics'))?.[1]
-  t.match(back, { attempts: 1, retries: 0 }, `the same job finished without a retry${back.attempts === 1 ? '' : ` (reason: ${back.reason}; batches taken for duplicates: ${duplicates})`}`, {
-    todo: 'seq numbers restart at 0 after a device loses its state: batches collide with stored (jobId, seq) and are dropped as duplicates',
-  })
+  t.equal(duplicates, '0', 'no batch of the returned device was taken for a duplicate')
+  t.match(back, { attempts: 1, retries: 0 }, `the same job finished without a retry${back.attempts === 1 ? '' : ` (reason: ${back.reason}; batches taken for duplicates: ${duplicates})`}`)
   const finished = /"measured":(\d+),.*"msg":"job finished"/.exec(returned.output())
   t.ok(finished && Number(finished[1]) <= BLOCKS - leftBehind.done, `the returned device measured only what was missing (${finished?.[1]} of ${BLOCKS - leftBehind.done} missing)`)
   await assertStoredOnce(t, { api, dataDir, campaignId: id, blocks: BLOCKS, hardwareProfile: 'x86-64', context })

@@ -18,8 +18,8 @@ import {
   type RuntimeInfo,
 } from '@fleetnas/shared'
 import { applyConfigDefaults, type AgentConfig, type AgentConfigInput } from './config.ts'
-import { JobManager } from './job-manager.ts'
 import { compactHeapSoon } from './heap.ts'
+import { JobManager } from './job-manager.ts'
 import { JobStore, TERMINAL_STATES } from './job-store.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { MqttLink, statusMessage, type ReconnectOptions } from './mqtt-link.ts'

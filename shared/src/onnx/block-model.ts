@@ -28,24 +28,40 @@ export type ParamRole = 'conv' | 'gamma' | 'beta' | 'mean' | 'var' | 'fc' | 'bia
  */
 export type ParamSource = (name: string, dims: number[], role: ParamRole) => string
 
-/** He-normal weights, BN identity statistics; deterministic per seed. */
+/**
+ * He-scaled weights (variance 2 / fanIn, as He-normal), BN identity statistics; deterministic per
+ * seed. The weights are uniform on [-a, a] with a = sqrt(3 * 2 / fanIn), filled by `fillUniform`
+ * from one seed per tensor drawn from `rng`: a Box-Muller normal per weight through `rng` was most
+ * of an agent's per-block preparation (8-12 ms). Latency does not depend on the weights'
+ * distribution, only on them being dense and normal floats (no zeros, no denormals).
+ * The fc weights are drawn directly in Gemm's [channels, classes] layout (iid: no transpose needed).
+ */
 export function randomParams(graph: OnnxGraph, rng: Rng = createRng(7)): ParamSource {
   return (name, dims, role) => {
     const size = dims.reduce((a, b) => a * b, 1)
     const data = new Float32Array(size)
     if (role === 'conv' || role === 'fc') {
       const fanIn = role === 'conv' ? dims[1] * dims[2] * dims[3] : dims[1]
-      const std = Math.sqrt(2 / fanIn)
-      for (let i = 0; i < size; i++) data[i] = rng.normal() * std
+      fillUniform(data, Math.sqrt(6 / fanIn), rng.int(4294967296))
     } else if (role === 'gamma' || role === 'var') data.fill(1)
-    return graph.floatInit(name, role === 'fc' ? [dims[1], dims[0]] : dims, role === 'fc' ? transpose(data, dims[0], dims[1]) : data)
+    return graph.floatInit(name, role === 'fc' ? [dims[1], dims[0]] : dims, data)
   }
 }
 
-function transpose(d: Float32Array, rows: number, cols: number): Float32Array {
-  const t = new Float32Array(d.length)
-  for (let r = 0; r < rows; r++) for (let c = 0; c < cols; c++) t[c * rows + r] = d[r * cols + c]
-  return t
+/**
+ * Fills `data` with uniform values in [-bound, bound] from a xorshift32 stream seeded by `seed`
+ * (about 1 ns per value). The smallest magnitude is bound / 2^32, far above float32 denormals, and
+ * no value is exactly zero.
+ */
+export function fillUniform(data: Float32Array, bound: number, seed: number): void {
+  let s = seed | 0 || 0x9e3779b9 // xorshift32 must not start at 0
+  const scale = (2 * bound) / 4294967296
+  for (let i = 0; i < data.length; i++) {
+    s ^= s << 13
+    s ^= s >>> 17
+    s ^= s << 5
+    data[i] = ((s >>> 0) + 0.5) * scale - bound
+  }
 }
 
 function convBnRelu(

@@ -25,3 +25,15 @@ export const EngineDisposed = defineError(
   500,
   () => 'the training engine was disposed; create a new one',
 )
+
+export const PoolWorkerFailed = defineError(
+  'FLEETNAS_ERR_ENGINE_WORKER_FAILED',
+  500,
+  (reason: string) => `an inner-loop worker thread failed (${reason}); the pool is unusable, dispose it and create a new one`,
+)
+
+export const PoolBusy = defineError(
+  'FLEETNAS_ERR_ENGINE_POOL_BUSY',
+  409,
+  () => 'the inner-loop pool is already running tasks; await the previous run() before starting another',
+)

@@ -12,6 +12,8 @@ interface In {
   dims: number[]
   scale?: number
   shift?: number
+  /** A data input: no gradient asked for (the network's images). */
+  fixed?: boolean
 }
 
 const size = (d: number[]) => d.reduce((a, b) => a * b, 1)
@@ -28,7 +30,7 @@ async function check(
   const values = inputs.map((i) => float32Values(rng, size(i.dims), i.scale ?? 1, i.shift ?? 0))
   const g = new OnnxGraph('gradcheck')
   const tape = new GradTape(g, new GraphConstants(g))
-  const names = inputs.map((i) => tape.declare(g.input(i.name, i.dims), i.dims, true))
+  const names = inputs.map((i) => tape.declare(g.input(i.name, i.dims), i.dims, !i.fixed))
   const out = build(tape, names)
   const outSize = size(tape.shape(out))
   const r = float32Values(rng, outSize)
@@ -38,10 +40,11 @@ async function check(
     tape.declare(rName, tape.shape(out), false)
     loss = tape.weightedSum(out, rName)
   }
-  const grads = tape.backward(loss, names)
+  const grads = tape.backward(loss, names.filter((_, k) => !inputs[k].fixed))
   g.op('Identity', [loss], {}, 'loss')
   g.output('loss', [])
   inputs.forEach((i, k) => {
+    if (i.fixed) return
     g.op('Identity', [grads.get(names[k])!], {}, `d_${i.name}`)
     g.output(`d_${i.name}`, i.dims)
   })
@@ -60,6 +63,7 @@ async function check(
   }
   t.ok(Math.abs((res.loss.data as Float32Array)[0] - refLoss(values)) <= 1e-4 * Math.max(1, Math.abs(refLoss(values))), `${name}: forward loss matches`)
   inputs.forEach((i, k) => {
+    if (i.fixed) return
     const idx = sampleIndices(rng, values[k].length, 24)
     const fd = centralDifferences(
       (p) => refLoss(values.map((v, j) => (j === k ? p : v))),
@@ -110,6 +114,37 @@ t.test('batch norm (batch statistics)', () =>
     ([x, gm, b]) => batchNormTrain(t4([3, 4, 5, 5], x), gm, b).d,
   ),
 )
+
+// First-layer fusions (input needs no gradient): BN's backward folded into dW, and the whole
+// conv-BN-Relu-pool layer in window layout; odd sizes and strides take the separate ops.
+for (const c of [
+  { k: 3, s: 1, cin: 2, cout: 4, h: 8, pool: true },
+  { k: 5, s: 1, cin: 1, cout: 3, h: 6, pool: true },
+  { k: 3, s: 1, cin: 2, cout: 4, h: 7, pool: true },
+  { k: 3, s: 2, cin: 2, cout: 4, h: 8, pool: false },
+]) {
+  const label = `first-layer conv k${c.k} s${c.s} ${c.cin}->${c.cout} @${c.h} + BN${c.pool ? ' + relu + maxpool' : ''}`
+  const p = Math.floor(c.k / 2)
+  t.test(label, () =>
+    check(
+      label,
+      [
+        { name: 'x', dims: [3, c.cin, c.h, c.h], fixed: true },
+        { name: 'w', dims: [c.cout, c.cin, c.k, c.k], scale: 0.5 },
+        { name: 'gamma', dims: [c.cout], shift: 1 },
+        { name: 'beta', dims: [c.cout] },
+      ],
+      (tape, [x, w, gm, b]) => {
+        const opts = { kernel: c.k, stride: c.s, pad: p, group: 1 }
+        return c.pool ? tape.convBnReluPool(x, w, gm, b, opts).y : tape.convBatchNorm(x, w, gm, b, opts).y
+      },
+      ([x, w, gm, b]) => {
+        const y = batchNormTrain(conv2d(t4([3, c.cin, c.h, c.h], x), w, c.cout, c.k, c.s, p, 1), gm, b)
+        return (c.pool ? maxPool2(relu(y)) : y).d
+      },
+    ),
+  )
+}
 
 t.test('relu', () =>
   check('relu', [{ name: 'x', dims: [2, 3, 4, 4] }], (tape, [x]) => tape.relu(x), ([x]) => relu(t4([2, 3, 4, 4], x)).d),

@@ -12,6 +12,9 @@
  *   BatchNorm      batch statistics (training, as in MAML): xhat = (x - mean) / sqrt(var + eps),
  *                  dx = a*dy + b*xhat + c per channel with a = gamma*rstd, b = -a*dgamma/M,
  *                  c = -a*dbeta/M; per-channel affine maps use BatchNormalization(eps=0, mean 0, var 1).
+ *   Conv + BN      on the first layer (input needs no gradient) BN's dx is folded into the conv's
+ *                  dW (convBatchNorm), so no full-resolution dx tensor is formed; with Relu and
+ *                  a 2x2 pool after it, the whole layer runs in window layout (convBnReluPool).
  *   Relu           dx = dy where y > 0.
  *   MaxPool        indices output, then ScatterElements of dY into a zero tensor.
  *   GAP + Flatten  dx = dy / (H*W) broadcast.
@@ -31,6 +34,8 @@ export class GradTape {
   private readonly needsGrad = new Set<string>()
   private readonly tape: { out: string; backward: Backward }[] = []
   private readonly grads = new Map<string, string>()
+  /** im2col of a conv input, by input and conv geometry (built once, shared by forward and dW). */
+  private readonly cols = new Map<string, string>()
 
   constructor(
     readonly g: OnnxGraph,
@@ -199,6 +204,20 @@ export class GradTape {
     const g = this.g
     const c = this.consts
     const { n, cin, cout, ho, wo, k, s, p } = d
+    const col = this.im2col(x, d)
+    const dyT = g.op('Transpose', [g.op('Reshape', [dy, c.shape([n, cout, ho * wo])])], { perm: [0, 2, 1] })
+    const sum = g.op('ReduceSum', [g.op('MatMul', [col, dyT]), c.ints([0])], { keepdims: 0 })
+    return g.op('Reshape', [g.op('Transpose', [sum], { perm: [1, 0] }), c.shape([cout, cin, k, k])])
+  }
+
+  /** The k*k shifted (strided) slices of the padded input stacked as [N, cin*k*k, Ho*Wo]. */
+  private im2col(x: string, d: { n: number; cin: number; ho: number; wo: number; k: number; s: number; p: number }): string {
+    const { n, cin, ho, wo, k, s, p } = d
+    const key = `${x}|${k}|${s}|${p}`
+    const made = this.cols.get(key)
+    if (made !== undefined) return made
+    const g = this.g
+    const c = this.consts
     const xp = p > 0 ? g.op('Pad', [x, c.ints([0, 0, p, p, 0, 0, p, p])]) : x
     const parts: string[] = []
     for (let a = 0; a < k; a++)
@@ -207,9 +226,8 @@ export class GradTape {
         parts.push(g.op('Unsqueeze', [sl, c.ints([2])]))
       }
     const col = g.op('Reshape', [g.op('Concat', parts, { axis: 2 }), c.shape([n, cin * k * k, ho * wo])])
-    const dyT = g.op('Transpose', [g.op('Reshape', [dy, c.shape([n, cout, ho * wo])])], { perm: [0, 2, 1] })
-    const sum = g.op('ReduceSum', [g.op('MatMul', [col, dyT]), c.ints([0])], { keepdims: 0 })
-    return g.op('Reshape', [g.op('Transpose', [sum], { perm: [1, 0] }), c.shape([cout, cin, k, k])])
+    this.cols.set(key, col)
+    return col
   }
 
   /**
@@ -217,6 +235,148 @@ export class GradTape {
    * exported inference model can be given the statistics of a real batch.
    */
   batchNorm(x: string, gamma: string, beta: string): { y: string; mean: string; variance: string } {
+    const g = this.g
+    const c = this.consts
+    const f = this.bnForward(x, gamma, beta)
+    const { dims, xc, rstd, a, m, ch } = f
+    const out = this.result(f.y, dims, [x, gamma, beta], (dy) => {
+      const { dbeta, dgamma } = this.bnParamGrads(dy, xc, rstd, gamma, beta)
+      if (this.wants(x)) {
+        // dx = a*dy + b*xc + cc with b = -a*rstd*dgamma/M, cc = -a*dbeta/M.
+        const aNeg = g.op('Mul', [a, c.scalar(-1 / m)])
+        const b = g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma])
+        const cc = g.op('Mul', [aNeg, dbeta])
+        const dx = g.op('Add', [this.affine(dy, a, cc, dims), this.affine(xc, b, c.zeros(ch), dims)])
+        this.accumulate(x, dx)
+      }
+    })
+    return { y: out, mean: f.mean, variance: f.variance }
+  }
+
+  /**
+   * Conv then BatchNormalization (batch statistics), as `batchNorm(conv(x, w))`. When `x` needs no
+   * gradient (the network's first layer: x is the images) and the conv is not grouped, the backward
+   * pass never forms BN's input gradient, a full-size tensor at full resolution, three passes over
+   * it: it is linear in (dy, xc, 1), and so is the weight gradient G(.) of the conv, hence
+   *   dW = a*G(dy) + b*G(xc) + cc*G(1)   (per output channel; a, b, cc as in batchNorm)
+   * with three small GEMMs on the (shared) im2col of the input instead.
+   */
+  convBatchNorm(
+    x: string,
+    w: string,
+    gamma: string,
+    beta: string,
+    opts: { kernel: number; stride: number; pad: number; group: number },
+  ): { y: string; mean: string; variance: string } {
+    if (this.wants(x) || opts.group !== 1) return this.batchNorm(this.conv(x, w, opts), gamma, beta)
+    const g = this.g
+    const c = this.consts
+    const [n, cin, h, wd] = this.shape(x)
+    const [cout] = this.shape(w)
+    const { kernel: k, stride: s, pad: p } = opts
+    const ho = Math.floor((h + 2 * p - k) / s) + 1
+    const wo = Math.floor((wd + 2 * p - k) / s) + 1
+    const z = g.op('Conv', [x, w], { kernel_shape: [k, k], strides: [s, s], pads: [p, p, p, p], group: 1 })
+    this.shapes.set(z, [n, cout, ho, wo])
+    const f = this.bnForward(z, gamma, beta)
+    const { xc, rstd, a, m } = f
+    const out = this.result(f.y, f.dims, [x, w, gamma, beta], (dy) => {
+      const { dbeta, dgamma } = this.bnParamGrads(dy, xc, rstd, gamma, beta)
+      if (!this.wants(w)) return
+      const aNeg = g.op('Mul', [a, c.scalar(-1 / m)])
+      const b = g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma])
+      const cc = g.op('Mul', [aNeg, dbeta])
+      const d = { n, cin, h, wd, cout, ho, wo, k, s, p, group: 1 }
+      const perChannel = (v: string) => g.op('Reshape', [v, c.shape([cout, 1, 1, 1])])
+      const gdy = this.convWeightGrad(x, dy, d)
+      const gxc = this.convWeightGrad(x, xc, d)
+      const g1 = this.convWeightGrad(x, c.filled('ones', [n, 1, ho, wo], 1), { ...d, cout: 1 })
+      const dw = g.op('Add', [
+        g.op('Add', [g.op('Mul', [gdy, perChannel(a)]), g.op('Mul', [gxc, perChannel(b)])]),
+        g.op('Mul', [g1, perChannel(cc)]),
+      ])
+      this.accumulate(w, dw)
+    })
+    return { y: out, mean: f.mean, variance: f.variance }
+  }
+
+  /**
+   * Conv - BN - Relu - 2x2 max-pool of the network's first layer (input needs no gradient), in
+   * "window layout": the conv is one GEMM on an im2col whose pixels are ordered window position
+   * first, [N, cin*k*k, 4, Ho*Wo], so its output [N, C, 4, Ho*Wo] holds each pool window's four
+   * values on axis 2. BN's statistics do not care about pixel order, the pool is a ReduceMax over
+   * axis 2, and its backward a broadcast compare there; BN's backward folds into dW as in
+   * convBatchNorm. No SpaceToDepth, DepthToSpace or layout reorders at full resolution. Falls back
+   * to the separate ops when the layer is not of that form (stride, groups, odd size, input grad).
+   */
+  convBnReluPool(
+    x: string,
+    w: string,
+    gamma: string,
+    beta: string,
+    opts: { kernel: number; stride: number; pad: number; group: number },
+  ): { y: string; mean: string; variance: string } {
+    const [n, cin, h, wd] = this.shape(x)
+    const [cout] = this.shape(w)
+    const { kernel: k, stride: s, pad: p, group } = opts
+    const ho = Math.floor((h + 2 * p - k) / s) + 1
+    const wo = Math.floor((wd + 2 * p - k) / s) + 1
+    if (this.wants(x) || group !== 1 || s !== 1 || ho % 2 !== 0 || wo % 2 !== 0) {
+      const bn = this.convBatchNorm(x, w, gamma, beta, opts)
+      return { ...bn, y: this.reluMaxPool2(bn.y) }
+    }
+    const g = this.g
+    const c = this.consts
+    const kk = cin * k * k
+    const hp = ho / 2
+    const wp = wo / 2
+    const px = hp * wp
+    // im2col, window position (r, q) major: col[n, (ci, a, b), (r, q), (i, j)] = xpad[n, ci, 2i+r+a, 2j+q+b].
+    const xp = p > 0 ? g.op('Pad', [x, c.ints([0, 0, p, p, 0, 0, p, p])]) : x
+    const parts: string[] = []
+    for (let a = 0; a < k; a++)
+      for (let b = 0; b < k; b++)
+        for (const [r, q] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+          const sl = g.op('Slice', [xp, c.ints([a + r, b + q]), c.ints([a + r + 2 * (hp - 1) + 1, b + q + 2 * (wp - 1) + 1]), c.ints([2, 3]), c.ints([2, 2])])
+          parts.push(g.op('Unsqueeze', [sl, c.ints([2])]))
+        }
+    const col = g.op('Reshape', [g.op('Concat', parts, { axis: 2 }), c.shape([n, kk, 4 * px])])
+    const z = g.op('Reshape', [g.op('MatMul', [g.op('Reshape', [w, c.shape([cout, kk])]), col]), c.shape([n, cout, 4, px])])
+    const dims5 = [n, cout, 4, px]
+    this.shapes.set(z, dims5)
+    const f = this.bnForward(z, gamma, beta)
+    const { xc, rstd, a, m } = f
+    const pooled = g.op('ReduceMax', [f.y], { axes: [2], keepdims: 1 })
+    const y = g.op('Reshape', [g.op('Relu', [pooled]), c.shape([n, cout, hp, wp])])
+    const out = this.result(y, [n, cout, hp, wp], [x, w, gamma, beta], (dy) => {
+      const zero = c.scalar(0)
+      const dyPos = g.op('Where', [g.op('Greater', [pooled, zero]), g.op('Reshape', [dy, c.shape([n, cout, 1, px])]), zero])
+      // Tied window maxima share the gradient equally (see poolBackward).
+      const maskF = g.op('Cast', [g.op('Equal', [f.y, pooled])], { to: 1 })
+      const count = g.op('ReduceSum', [maskF, c.ints([2])], { keepdims: 1 })
+      const dz = g.op('Mul', [maskF, g.op('Div', [dyPos, count])])
+      this.shapes.set(dz, dims5)
+      const { dbeta, dgamma } = this.bnParamGrads(dz, xc, rstd, gamma, beta)
+      if (!this.wants(w)) return
+      const aNeg = g.op('Mul', [a, c.scalar(-1 / m)])
+      const bb = g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma])
+      const cc = g.op('Mul', [aNeg, dbeta])
+      // G(t)[co, j] = sum over images and pixels of t[n, co, .] col[n, j, .].
+      const gram = (t: string) =>
+        g.op('ReduceSum', [g.op('MatMul', [g.op('Reshape', [t, c.shape([n, cout, 4 * px])]), g.op('Transpose', [col], { perm: [0, 2, 1] })]), c.ints([0])], { keepdims: 0 })
+      const g1 = g.op('Reshape', [g.op('ReduceSum', [g.op('ReduceSum', [col, c.ints([2])], { keepdims: 0 }), c.ints([0])], { keepdims: 0 }), c.shape([1, kk])])
+      const perChannel = (v: string) => g.op('Reshape', [v, c.shape([cout, 1])])
+      const dw = g.op('Add', [
+        g.op('Add', [g.op('Mul', [gram(dz), perChannel(a)]), g.op('Mul', [gram(xc), perChannel(bb)])]),
+        g.op('Mul', [g1, perChannel(cc)]),
+      ])
+      this.accumulate(w, g.op('Reshape', [dw, c.shape([cout, cin, k, k])]))
+    })
+    return { y: out, mean: f.mean, variance: f.variance }
+  }
+
+  /** BN forward with batch statistics; nothing recorded on the tape. */
+  private bnForward(x: string, gamma: string, beta: string) {
     const g = this.g
     const c = this.consts
     const dims = this.shape(x)
@@ -231,22 +391,19 @@ export class GradTape {
     // y = xc * (gamma * rstd) + beta in one pass; xhat = xc * rstd is never materialised.
     const y = this.affine(xc, a, beta, dims)
     const mean = g.op('Reshape', [mean4, c.shape([ch])])
-    const out = this.result(y, dims, [x, gamma, beta], (dy) => {
-      const dbeta = g.op('ReduceSum', [dy, c.ints([0, 2, 3])], { keepdims: 0 })
-      const sdx = g.op('ReduceSum', [g.op('Mul', [dy, xc]), c.ints([0, 2, 3])], { keepdims: 0 })
-      const dgamma = g.op('Mul', [sdx, rstd])
-      this.accumulate(beta, dbeta)
-      this.accumulate(gamma, dgamma)
-      if (this.wants(x)) {
-        // dx = a*dy + b*xc + cc with b = -a*rstd*dgamma/M, cc = -a*dbeta/M.
-        const aNeg = g.op('Mul', [a, c.scalar(-1 / m)])
-        const b = g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma])
-        const cc = g.op('Mul', [aNeg, dbeta])
-        const dx = g.op('Add', [this.affine(dy, a, cc, dims), this.affine(xc, b, c.zeros(ch), dims)])
-        this.accumulate(x, dx)
-      }
-    })
-    return { y: out, mean, variance }
+    return { y, mean, variance, dims, xc, rstd, a, m, ch }
+  }
+
+  /** dbeta = sum dy, dgamma = rstd * sum(dy * xc), accumulated into beta and gamma. */
+  private bnParamGrads(dy: string, xc: string, rstd: string, gamma: string, beta: string): { dbeta: string; dgamma: string } {
+    const g = this.g
+    const c = this.consts
+    const dbeta = g.op('ReduceSum', [dy, c.ints([0, 2, 3])], { keepdims: 0 })
+    const sdx = g.op('ReduceSum', [g.op('Mul', [dy, xc]), c.ints([0, 2, 3])], { keepdims: 0 })
+    const dgamma = g.op('Mul', [sdx, rstd])
+    this.accumulate(beta, dbeta)
+    this.accumulate(gamma, dgamma)
+    return { dbeta, dgamma }
   }
 
   /** Per-channel `x * scale + bias` as one fused op (BatchNormalization with mean 0, var 1, eps 0). */
@@ -282,13 +439,30 @@ export class GradTape {
   reluMaxPool2(x: string): string {
     const g = this.g
     const [n, ch, h, w] = this.shape(x)
+    const ho = Math.floor(h / 2)
+    const wo = Math.floor(w / 2)
     const pooled = g.op('MaxPool', [x], { kernel_shape: [2, 2], strides: [2, 2] })
     const y = g.op('Relu', [pooled])
-    return this.result(y, [n, ch, Math.floor(h / 2), Math.floor(w / 2)], [x], (dy) => {
+    return this.result(y, [n, ch, ho, wo], [x], (dy) => {
       const zero = this.consts.scalar(0)
       const dyPos = g.op('Where', [g.op('Greater', [pooled, zero]), dy, zero])
       this.accumulate(x, this.poolBackward(x, pooled, dyPos))
     })
+  }
+
+  /** The four positions of each 2x2 window of x as [N, 4, C, Ho, Wo] (SpaceToDepth; odd edges cropped). */
+  private windows(x: string): string {
+    const made = this.cols.get(`${x}|windows`)
+    if (made !== undefined) return made
+    const g = this.g
+    const c = this.consts
+    const [n, ch, h, w] = this.shape(x)
+    const ho = Math.floor(h / 2)
+    const wo = Math.floor(w / 2)
+    const cropped = h !== 2 * ho || w !== 2 * wo ? g.op('Slice', [x, c.ints([0, 0]), c.ints([2 * ho, 2 * wo]), c.ints([2, 3])]) : x
+    const s5 = g.op('Reshape', [g.op('SpaceToDepth', [cropped], { blocksize: 2 }), c.shape([n, 4, ch, ho, wo])])
+    this.cols.set(`${x}|windows`, s5)
+    return s5
   }
 
   /**
@@ -305,8 +479,7 @@ export class GradTape {
     const ho = Math.floor(h / 2)
     const wo = Math.floor(w / 2)
     const odd = h !== 2 * ho || w !== 2 * wo
-    const cropped = odd ? g.op('Slice', [x, c.ints([0, 0]), c.ints([2 * ho, 2 * wo]), c.ints([2, 3])]) : x
-    const s5 = g.op('Reshape', [g.op('SpaceToDepth', [cropped], { blocksize: 2 }), c.shape([n, 4, ch, ho, wo])])
+    const s5 = this.windows(x)
     const y5 = g.op('Reshape', [y, c.shape([n, 1, ch, ho, wo])])
     const mask = g.op('Equal', [s5, y5])
     const maskF = g.op('Cast', [mask], { to: 1 })

@@ -4,4 +4,6 @@ export { paramLayout, architectureLayout, initParams, paramView, blockPrefix, ty
 export { exportParamSource, type BatchNormStats } from './export.ts'
 export { GradTape, GraphConstants } from './grad-tape.ts'
 export { buildStepModel, buildForwardModel, buildInnerLoopModel, type GraphSpec, type InnerShape } from './training-graph.ts'
-export { ParamsSizeMismatch, InputSizeMismatch, LabelOutOfRange, EngineDisposed } from './errors.ts'
+export { InnerLoopPool, liveWorkerThreads, type InnerLoopPoolOptions } from './inner-loop-pool.ts'
+export { serialRunner, type InnerLoopRunner, type InnerLoopOptions, type OnInnerLoopResult } from './inner-loop-runner.ts'
+export { ParamsSizeMismatch, InputSizeMismatch, LabelOutOfRange, EngineDisposed, PoolWorkerFailed, PoolBusy } from './errors.ts'

@@ -22,12 +22,19 @@ interface NetOut {
 
 function emitNetwork(t: GradTape, blocks: BlockSpec[], x: string, p: ParamTensors): NetOut {
   const stats: NetOut['stats'] = []
-  /** Conv - BN - [Relu] - [2x2 max-pool]; Relu followed by the pool is one fused tape op. */
+  /**
+   * Conv - BN - [Relu] - [2x2 max-pool]. Relu followed by the pool is one fused tape op; on the
+   * first layer (no input gradient) conv, BN, Relu and pool are one (convBnReluPool, convBatchNorm).
+   */
   const convBn = (y: string, prefix: string, k: number, stride: number, group: number, relu: boolean, pool = false): string => {
-    y = t.conv(y, p(`${prefix}.weight`), { kernel: k, stride, pad: Math.floor(k / 2), group })
-    const bn = t.batchNorm(y, p(`${prefix}.gamma`), p(`${prefix}.beta`))
+    const conv = { kernel: k, stride, pad: Math.floor(k / 2), group }
+    if (relu && pool) {
+      const fused = t.convBnReluPool(y, p(`${prefix}.weight`), p(`${prefix}.gamma`), p(`${prefix}.beta`), conv)
+      stats.push({ prefix, mean: fused.mean, variance: fused.variance })
+      return fused.y
+    }
+    const bn = t.convBatchNorm(y, p(`${prefix}.weight`), p(`${prefix}.gamma`), p(`${prefix}.beta`), conv)
     stats.push({ prefix, mean: bn.mean, variance: bn.variance })
-    if (relu && pool) return t.reluMaxPool2(bn.y)
     const out = relu ? t.relu(bn.y) : bn.y
     return pool ? t.maxPool2(out) : out
   }

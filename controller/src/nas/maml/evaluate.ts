@@ -6,10 +6,12 @@
  */
 import { createRng } from '@fleetnas/shared'
 import type { TaskSampler } from '../data/tasks.ts'
-import { TrainingEngine, createNetwork } from '../engine/engine.ts'
+import { createNetwork, type InnerTask, type TrainingEngine } from '../engine/engine.ts'
+import type { InnerLoopPool } from '../engine/inner-loop-pool.ts'
 import type { Checkpoint } from './checkpoint.ts'
 import { accuracyOf, checkTask } from './meta-train.ts'
 import { MamlConfigInvalid } from './errors.ts'
+import { openRunner } from './runner.ts'
 
 export interface EvaluateOptions {
   /** Default 600. */
@@ -20,8 +22,12 @@ export interface EvaluateOptions {
   innerLr?: number
   /** Default 0. Evaluation tasks come from `${seed}:eval`, apart from training's. */
   seed?: number
+  /** Threads (default: the engine's, else 1); above 1, tasks run in that many worker threads. */
   threads?: number
+  /** Serial path: run on this engine (not disposed). */
   engine?: TrainingEngine
+  /** Run on this caller-owned worker pool whatever `threads` says. */
+  pool?: InnerLoopPool
   onProgress?: (done: number, total: number, meanAccuracy: number) => void
 }
 
@@ -52,23 +58,26 @@ export async function metaEvaluate(ck: Checkpoint, sampler: TaskSampler, opts: E
   if (!(lr >= 0)) problems.push(`innerLr must be >= 0, got ${lr}`)
   if (problems.length > 0) throw MamlConfigInvalid(problems)
   const net = createNetwork(ck.arch, ck.space)
-  const engine = opts.engine ?? new TrainingEngine({ threads: opts.threads })
   const rng = createRng(`${opts.seed ?? 0}:eval`)
-  const accs: number[] = []
-  try {
+  // Sampled lazily in task order (the pool keeps only a few in flight); results come back in order.
+  function* sampled(): Generator<InnerTask & { labels: Int32Array }> {
     for (let i = 0; i < tasks; i++) {
       const task = checkTask(net, sampler.sample(rng))
-      const r = await engine.innerLoop(
-        net,
-        ck.params,
-        { supportX: task.support.x, supportY: task.support.y, queryX: task.queryset.x },
-        { steps, lr, mode: 'eval' },
-      )
-      accs.push(accuracyOf(r.logits, task.queryset.y, net.classes))
-      opts.onProgress?.(i + 1, tasks, accs.reduce((a, b) => a + b, 0) / accs.length)
+      yield { supportX: task.support.x, supportY: task.support.y, queryX: task.queryset.x, labels: task.queryset.y }
     }
+  }
+  const accs: number[] = []
+  let sum = 0
+  const { runner, close } = openRunner(opts, tasks)
+  try {
+    await runner.run(net, ck.params, sampled(), { steps, lr, mode: 'eval' }, (r, task) => {
+      const acc = accuracyOf(r.logits, task.labels, net.classes)
+      accs.push(acc)
+      sum += acc
+      opts.onProgress?.(accs.length, tasks, sum / accs.length)
+    })
   } finally {
-    if (!opts.engine) await engine.dispose()
+    await close()
   }
   const { mean, std, ci95 } = meanAndCi95(accs)
   return { accuracy: mean, ci95, std, tasks }

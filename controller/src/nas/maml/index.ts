@@ -1,5 +1,6 @@
 /** Meta-learning (first-order MAML) on the ONNX Runtime training engine: the API the CLI and NAS call. */
-export { metaTrain, accuracyOf, checkTask, mamlTaskRng, type MetaTrainOptions, type MetaTrainProgress } from './meta-train.ts'
+export { metaTrain, metaGradient, innerTaskOf, accuracyOf, checkTask, mamlTaskRng, type MetaTrainOptions, type MetaTrainProgress, type LabelledTask } from './meta-train.ts'
+export { openRunner, type RunnerOptions, type OpenRunner } from './runner.ts'
 export { metaEvaluate, meanAndCi95, type EvaluateOptions, type EvaluateResult } from './evaluate.ts'
 export { adapt, predict, adaptAndPredict, softmaxRows, type Prediction, type AdaptOptions } from './adapt.ts'
 export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './checkpoint.ts'

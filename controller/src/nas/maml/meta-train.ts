@@ -4,17 +4,26 @@
  * in one session run and returns the query-loss gradient at the adapted parameters; their mean is
  * the meta-gradient for an Adam step on the shared initialisation.
  *
+ * With `threads` > 1 the meta-batch's tasks run side by side in worker threads (runner.ts), one
+ * single-threaded engine each; their gradients are summed here in task order, the same sum, in the
+ * same order, as the serial path at one thread, so the result is bit-identical to it (the serial
+ * path at several intra-op threads may differ from both in the last bits: ONNX Runtime's own
+ * threading changes its summation order).
+ *
  * Randomness is derived per iteration from the seed (`${seed}:iter:${i}`), so a run resumed from a
  * checkpoint samples exactly the tasks the uninterrupted run would have.
  */
 import { architectureId, createRng, DEFAULT_SPACE, type Architecture } from '@fleetnas/shared'
 import type { TaskSampler, FewShotTask } from '../data/tasks.ts'
-import { TrainingEngine, createNetwork, type Network } from '../engine/engine.ts'
+import { createNetwork, type InnerTask, type Network, type TrainingEngine } from '../engine/engine.ts'
+import type { InnerLoopPool } from '../engine/inner-loop-pool.ts'
+import type { InnerLoopRunner } from '../engine/inner-loop-runner.ts'
 import { initParams, type SpaceIO } from '../engine/param-layout.ts'
 import { adamStep, createAdamState } from './adam.ts'
 import { resolveMamlConfig, type MamlConfig } from './config.ts'
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts'
 import { CheckpointMismatch, TaskShapeMismatch } from './errors.ts'
+import { openRunner } from './runner.ts'
 
 export interface MetaTrainProgress {
   /** Meta-iterations completed (1-based after the first). */
@@ -35,7 +44,10 @@ export interface MetaTrainOptions extends Partial<Omit<MamlConfig, 'way' | 'shot
   way: number
   shot: number
   query: number
-  /** ONNX Runtime intra-op threads (default 1). Ignored when `engine` is given. */
+  /**
+   * Threads (default: the engine's, else 1). Above 1, the meta-batch's tasks run in that many
+   * worker threads (terminated when the call returns, also on abort or error).
+   */
   threads?: number
   /** Input shape and classes; default: the sampler's image shape (or 28x28x1) and `way` classes. */
   space?: SpaceIO
@@ -46,8 +58,10 @@ export interface MetaTrainOptions extends Partial<Omit<MamlConfig, 'way' | 'shot
   onProgress?: (p: MetaTrainProgress) => void
   /** Stops after the current iteration (a checkpoint is still written). */
   signal?: AbortSignal
-  /** Share sessions with other work; otherwise one is created and disposed. */
+  /** Share sessions with other work (serial path); otherwise one is created and disposed. */
   engine?: TrainingEngine
+  /** Run tasks on this caller-owned worker pool (kept alive across calls) whatever `threads` says. */
+  pool?: InnerLoopPool
 }
 
 export function mamlTaskRng(seed: number, iteration: number) {
@@ -74,6 +88,38 @@ export function accuracyOf(logits: Float32Array, labels: Int32Array, classes: nu
     if (best === labels[i]) correct++
   }
   return labels.length === 0 ? 0 : correct / labels.length
+}
+
+/** A task as the inner loop needs it, with the query labels the meta-gradient needs. */
+export type LabelledTask = InnerTask & { queryY: Int32Array }
+
+export function innerTaskOf(task: FewShotTask): LabelledTask {
+  return { supportX: task.support.x, supportY: task.support.y, queryX: task.queryset.x, queryY: task.queryset.y }
+}
+
+/**
+ * The first-order MAML meta-gradient at `params`: the mean over `tasks` of the query-loss gradient
+ * after `steps` inner SGD steps, written into `out`; also the tasks' mean query loss and accuracy.
+ * Gradients are summed in task order whichever runner computes them.
+ */
+export async function metaGradient(
+  runner: InnerLoopRunner,
+  net: Network,
+  params: Float32Array,
+  tasks: Iterable<LabelledTask>,
+  opts: { steps: number; lr: number },
+  out: Float32Array = new Float32Array(net.layout.size),
+): Promise<{ grads: Float32Array; loss: number; accuracy: number }> {
+  out.fill(0)
+  let loss = 0
+  let acc = 0
+  const n = await runner.run(net, params, tasks, { steps: opts.steps, lr: opts.lr, mode: 'train' }, (r, task) => {
+    for (let i = 0; i < out.length; i++) out[i] += r.grads[i]
+    loss += r.loss
+    acc += accuracyOf(r.logits, task.queryY, net.classes)
+  })
+  for (let i = 0; i < out.length; i++) out[i] /= n
+  return { grads: out, loss: loss / n, accuracy: acc / n }
 }
 
 function spaceFor(opts: MetaTrainOptions): SpaceIO {
@@ -115,34 +161,24 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<Checkpoint> {
       adam: createAdamState(net.layout.size),
     }
   }
-  const engine = opts.engine ?? new TrainingEngine({ threads: opts.threads })
+  const { runner, close } = openRunner(opts, config.metaBatch)
   const every = Math.max(1, opts.checkpoint?.every ?? 100)
   const metaGrad = new Float32Array(net.layout.size)
   const started = performance.now()
   let tasksDone = 0
+  const sampler = opts.sampler
+  // Sampled lazily: with workers, the next tasks are drawn while earlier ones run.
+  function* iterationTasks(iteration: number): Generator<LabelledTask> {
+    const rng = mamlTaskRng(config.seed, iteration)
+    for (let b = 0; b < config.metaBatch; b++) yield innerTaskOf(checkTask(net, sampler.sample(rng)))
+  }
   try {
     while (ck.iteration < config.iterations && !opts.signal?.aborted) {
-      const rng = mamlTaskRng(config.seed, ck.iteration)
-      metaGrad.fill(0)
-      let loss = 0
-      let acc = 0
-      for (let b = 0; b < config.metaBatch; b++) {
-        const task = checkTask(net, opts.sampler.sample(rng))
-        const r = await engine.innerLoop(
-          net,
-          ck.params,
-          { supportX: task.support.x, supportY: task.support.y, queryX: task.queryset.x, queryY: task.queryset.y },
-          { steps: config.innerSteps, lr: config.innerLr, mode: 'train' },
-        )
-        for (let i = 0; i < metaGrad.length; i++) metaGrad[i] += r.grads[i]
-        loss += r.loss
-        acc += accuracyOf(r.logits, task.queryset.y, net.classes)
-      }
-      for (let i = 0; i < metaGrad.length; i++) metaGrad[i] /= config.metaBatch
+      const { loss, accuracy } = await metaGradient(runner, net, ck.params, iterationTasks(ck.iteration), { steps: config.innerSteps, lr: config.innerLr }, metaGrad)
       adamStep(ck.params, metaGrad, ck.adam, { lr: config.outerLr })
       ck.iteration += 1
       tasksDone += config.metaBatch
-      ck.metrics = { loss: loss / config.metaBatch, accuracy: acc / config.metaBatch }
+      ck.metrics = { loss, accuracy }
       const elapsedMs = performance.now() - started
       opts.onProgress?.({
         iteration: ck.iteration,
@@ -157,6 +193,6 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<Checkpoint> {
     if (opts.checkpoint) await saveCheckpoint(opts.checkpoint.path, ck)
     return ck
   } finally {
-    if (!opts.engine) await engine.dispose()
+    await close()
   }
 }
