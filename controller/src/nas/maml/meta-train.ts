@@ -124,8 +124,9 @@ export async function metaGradient(
 
 function spaceFor(opts: MetaTrainOptions): SpaceIO {
   if (opts.space) return opts.space
-  const shape = (opts.sampler as { shape?: { c: number; h: number; w: number } }).shape
-  return { input: shape ? { c: shape.c, h: shape.h, w: shape.w } : { ...DEFAULT_SPACE.input }, classes: opts.way }
+  // Dataset samplers describe their images as {channels, height, width} (data/dataset.ts ImageShape).
+  const shape = (opts.sampler as { shape?: { channels: number; height: number; width: number } }).shape
+  return { input: shape ? { c: shape.channels, h: shape.height, w: shape.width } : { ...DEFAULT_SPACE.input }, classes: opts.way }
 }
 
 const CONFIG_KEYS = ['way', 'shot', 'query', 'iterations', 'innerSteps', 'innerLr', 'metaBatch', 'outerLr', 'seed'] as const
