@@ -2,19 +2,9 @@
 import { parseBlockKey, type BlockSpec } from '@fleetnas/shared'
 import type { LutEntryRow } from '../store/luts.ts'
 
-export interface LutEntryView {
-  key: string
-  backend: string
+/** A stored LUT row plus the block spec recovered from its key. */
+export interface LutEntryView extends LutEntryRow {
   block: BlockSpec | null
-  medianMs: number
-  p10Ms: number
-  p90Ms: number
-  cv: number
-  samples: number
-  devices: number
-  spreadMs: number
-  noisy: boolean
-  updatedAt: string
 }
 
 function blockOf(key: string): BlockSpec | null {
