@@ -243,14 +243,23 @@ export class GradTape {
       const { dbeta, dgamma } = this.bnParamGrads(dy, xc, rstd, gamma, beta)
       if (this.wants(x)) {
         // dx = a*dy + b*xc + cc with b = -a*rstd*dgamma/M, cc = -a*dbeta/M.
-        const aNeg = g.op('Mul', [a, c.scalar(-1 / m)])
-        const b = g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma])
-        const cc = g.op('Mul', [aNeg, dbeta])
+        const { b, cc } = this.bnInputGradCoefficients(a, rstd, dgamma, dbeta, m)
         const dx = g.op('Add', [this.affine(dy, a, cc, dims), this.affine(xc, b, c.zeros(ch), dims)])
         this.accumulate(x, dx)
       }
     })
     return { y: out, mean: f.mean, variance: f.variance }
+  }
+
+  /**
+   * BN's input gradient is linear: dx = a*dy + b*xc + cc per channel, with
+   * b = -a*rstd*dgamma/M and cc = -a*dbeta/M. batchNorm forms dx from it; the fused first-layer
+   * rules fold the same coefficients into the conv weight gradient.
+   */
+  private bnInputGradCoefficients(a: string, rstd: string, dgamma: string, dbeta: string, m: number): { b: string; cc: string } {
+    const g = this.g
+    const aNeg = g.op('Mul', [a, this.consts.scalar(-1 / m)])
+    return { b: g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma]), cc: g.op('Mul', [aNeg, dbeta]) }
   }
 
   /**
@@ -283,9 +292,7 @@ export class GradTape {
     const out = this.result(f.y, f.dims, [x, w, gamma, beta], (dy) => {
       const { dbeta, dgamma } = this.bnParamGrads(dy, xc, rstd, gamma, beta)
       if (!this.wants(w)) return
-      const aNeg = g.op('Mul', [a, c.scalar(-1 / m)])
-      const b = g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma])
-      const cc = g.op('Mul', [aNeg, dbeta])
+      const { b, cc } = this.bnInputGradCoefficients(a, rstd, dgamma, dbeta, m)
       const d = { n, cin, h, wd, cout, ho, wo, k, s, p, group: 1 }
       const perChannel = (v: string) => g.op('Reshape', [v, c.shape([cout, 1, 1, 1])])
       const gdy = this.convWeightGrad(x, dy, d)
@@ -358,9 +365,7 @@ export class GradTape {
       this.shapes.set(dz, dims5)
       const { dbeta, dgamma } = this.bnParamGrads(dz, xc, rstd, gamma, beta)
       if (!this.wants(w)) return
-      const aNeg = g.op('Mul', [a, c.scalar(-1 / m)])
-      const bb = g.op('Mul', [g.op('Mul', [aNeg, rstd]), dgamma])
-      const cc = g.op('Mul', [aNeg, dbeta])
+      const { b: bb, cc } = this.bnInputGradCoefficients(a, rstd, dgamma, dbeta, m)
       // G(t)[co, j] = sum over images and pixels of t[n, co, .] col[n, j, .].
       const gram = (t: string) =>
         g.op('ReduceSum', [g.op('MatMul', [g.op('Reshape', [t, c.shape([n, cout, 4 * px])]), g.op('Transpose', [col], { perm: [0, 2, 1] })]), c.ints([0])], { keepdims: 0 })
