@@ -75,7 +75,8 @@ t.test('c) agent SIGKILLed mid-job, restarted on the same state dir: outbox rese
 
   proxy.cutOff()
   const jobId = `${id}-e1-a1`
-  const outboxFiles = async () => readdir(path.join(stateDir, 'outbox', jobId)).catch(() => [] as string[])
+  // Batch files only: a kill mid-write may also leave a temp file, which the next run sweeps.
+  const outboxFiles = async () => (await readdir(path.join(stateDir, 'outbox', jobId)).catch(() => [] as string[])).filter((f) => /^\d+\.json$/.test(f))
   await until('a result batch in the outbox, unacknowledged', async () => ((await outboxFiles()).length > 0 ? true : undefined), 30_000, 100)
   await first.stop('SIGKILL')
   const pendingAtKill = (await outboxFiles()).length

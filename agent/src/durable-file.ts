@@ -18,6 +18,9 @@ export async function writeFileDurable(path: string, text: string): Promise<void
   await syncDir(dirname(path))
 }
 
+/** Whether a file name is a writeFileDurable temp file: one left behind is a write a crash cut off. */
+export const isDurableTemp = (name: string): boolean => /\.\d+\.tmp$/.test(name)
+
 export async function syncDir(dir: string): Promise<void> {
   try {
     const dh = await open(dir, 'r')

@@ -9,7 +9,7 @@
 import { mkdir, open, readdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkMessage, isValidId, type AgentJobState, type JobMessage } from '@fleetnas/shared'
-import { writeFileDurable } from './durable-file.ts'
+import { isDurableTemp, removeFile, writeFileDurable } from './durable-file.ts'
 
 export const TERMINAL_STATES: ReadonlySet<AgentJobState> = new Set(['SUCCEEDED', 'FAILED', 'REJECTED', 'CANCELED'])
 
@@ -39,6 +39,10 @@ export class JobStore {
     const store = new JobStore(dir)
     await mkdir(dir, { recursive: true })
     for (const name of await readdir(dir)) {
+      if (isDurableTemp(name)) {
+        await removeFile(join(dir, name)) // a record write cut off by a crash; the old record stands
+        continue
+      }
       const m = /^(.+)\.json$/.exec(name)
       if (!m || !isValidId(m[1])) continue
       const file = join(dir, name)

@@ -31,10 +31,12 @@ t.test('write, ack, reload after a restart', async (t) => {
 
   const bad: string[] = []
   await writeFile(join(dir, 'job-b', '5.json'), '{ torn')
+  await writeFile(join(dir, 'job-b', '6.json.4242.tmp'), '{"v":1,') // a write cut off by a kill
   const again = await Outbox.open(dir, (f) => bad.push(f))
   t.same(again.pending().map((e) => [e.message.jobId, e.message.seq]), [['job-a', 1], ['job-b', 0]])
   t.ok(again.pending().every((e) => e.publishedAt === 0), 'reloaded batches count as never published')
   t.match(bad, [/5\.json$/])
+  t.notOk((await readdir(join(dir, 'job-b'))).includes('6.json.4242.tmp'), 'a temp file left by a crash is swept, so the folder can empty')
   t.equal(again.maxSeq('job-a'), 1)
   t.same([...again.pendingKeys('job-a')], ['k3'])
   await again.ack('job-a', [1])

@@ -6,7 +6,7 @@
 import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { checkMessage, isValidId, type ResultsMessage } from '@fleetnas/shared'
-import { removeFile, writeFileDurable } from './durable-file.ts'
+import { isDurableTemp, removeFile, writeFileDurable } from './durable-file.ts'
 
 export interface OutboxEntry {
   message: ResultsMessage
@@ -38,6 +38,11 @@ export class Outbox {
         continue
       }
       for (const f of files) {
+        // A temp file is a write cut off by a crash: its batch was never put, so nothing refers to it.
+        if (isDurableTemp(f)) {
+          await removeFile(join(jobDir, f))
+          continue
+        }
         if (!/^\d+\.json$/.test(f)) continue
         const file = join(jobDir, f)
         try {
