@@ -1,7 +1,7 @@
 import t from 'tap'
 import { parseArchitectureId, parseBlockKey, type Measurement, type MeasureSettings } from '@fleetnas/shared'
 import { MeasureCanceled } from './errors.ts'
-import { measureTargets, REFERENCE_BLOCK_KEY, timeInterleaved } from './measure.ts'
+import { measureTargets, planWindows, REFERENCE_BLOCK_KEY, timeInterleaved } from './measure.ts'
 import { createOnnxRuntimeRunner } from './runners/onnxruntime-runner.ts'
 import type { MeasureTarget, PreparedTarget, Runner } from './runners/runner.ts'
 
@@ -33,8 +33,8 @@ t.test('real ONNX Runtime: sane statistics, overhead subtracted, reference and p
   const blocks = ms.filter((m) => m.kind === 'block')
   t.same(blocks.map((m) => m.key).sort(), [...KEYS].sort(), 'every block once')
   t.not(blocks.map((m) => m.key).join(), KEYS.join(), 'in shuffled order')
-  const empties = new Map(ms.filter((m) => m.kind === 'empty').map((m) => [m.key, m]))
-  t.ok(empties.has('empty-i7x7x8') && empties.has('empty-i14x14x8') && empties.has('empty-i7x7x16'), [...empties.keys()].join())
+  const emptyKeys = new Set(ms.filter((m) => m.kind === 'empty').map((m) => m.key))
+  t.ok(emptyKeys.has('empty-i7x7x8') && emptyKeys.has('empty-i14x14x8') && emptyKeys.has('empty-i7x7x16'), [...emptyKeys].join())
   for (const m of blocks) {
     t.ok(m.p10Ms <= m.medianMs && m.medianMs <= m.p90Ms, `${m.key}: p10 <= median <= p90`)
     t.ok(m.samples >= FAST.minRuns && m.rounds === 3, `${m.key}: ${m.samples} runs in ${m.rounds} rounds`)
@@ -42,7 +42,9 @@ t.test('real ONNX Runtime: sane statistics, overhead subtracted, reference and p
     t.equal(m.runtime, 'onnxruntime')
     t.equal(m.threads, 1)
     const [, h, w, c] = /-i(\d+)x(\d+)x(\d+)-/.exec(m.key)!
-    t.equal(m.overheadMs, empties.get(`empty-i${h}x${w}x${c}`)!.medianMs, `${m.key}: the empty graph of its input shape is subtracted`)
+    // The empty graph timed in the same window is the latest one of that shape reported before the block.
+    const sameWindow = ms.slice(0, ms.indexOf(m)).filter((e) => e.key === `empty-i${h}x${w}x${c}`).at(-1)
+    t.equal(m.overheadMs, sameWindow?.medianMs, `${m.key}: the empty graph of its input shape, timed beside it, is subtracted`)
     t.same(m.before, { temperatureC: 40 })
     t.same(m.after, { temperatureC: 40 })
   }
@@ -50,7 +52,10 @@ t.test('real ONNX Runtime: sane statistics, overhead subtracted, reference and p
   t.equal(refs.length, 3, 'reference at the start, after 4 blocks (a window), and at the end')
   t.ok(refs.every((r) => r.key === REFERENCE_BLOCK_KEY))
   t.ok(result.referenceDrift! > 0.5 && result.referenceDrift! < 2, `drift ${result.referenceDrift}`)
-  t.same(progress, [[0, 6], [4, 6], [6, 6]])
+  // Windows of 4 slots: the four 7x7x8 blocks in two windows of two (+ their empty graph), the
+  // other two shapes together (one block and one empty graph each).
+  t.same(progress, [[0, 6], [2, 6], [4, 6], [6, 6]])
+  t.equal(ms.filter((m) => m.kind === 'empty').length, 4 + 3, 'an empty graph per shape in every window (4), and one beside each of the 3 references')
 })
 
 /** A runner with scripted timings: noise per key, and a log of which target ran when. */
@@ -107,6 +112,8 @@ t.test('a noisy block is measured again and flagged when it stays noisy', async 
   t.ok(byKey.get(KEYS[0])!.cv > 0.05)
   t.equal(byKey.get(KEYS[1])!.noisy, false)
   t.ok(log.filter((k) => k === KEYS[0]).length > log.filter((k) => k === KEYS[1]).length, 'the noisy one ran more')
+  const blockOrder = ms.filter((m) => m.kind === 'block').map((m) => m.key)
+  t.equal(blockOrder.at(-1), KEYS[0], 'measured again at the end of the job, after the quiet ones were reported')
   t.equal(ms.filter((m) => m.kind === 'reference').length, 0, 'referenceEvery 0 disables the reference')
 })
 
@@ -139,4 +146,30 @@ t.test('architectures are measured whole, reported as kind architecture with the
   })
   t.match(ms.map((m) => [m.kind, m.key]), [['empty', 'empty-i28x28x1'], ['architecture', id]])
   t.equal(ms[1].overheadMs, ms[0].medianMs)
+})
+
+t.test('planWindows: every target once, one input shape per window where possible, seeded order', async (t) => {
+  const keys = [
+    ...Array.from({ length: 25 }, (_, i) => `conv-k3-s1-i7x7x8-o7x7x${8 * (i + 1)}-bn-relu`),
+    ...Array.from({ length: 15 }, (_, i) => `conv-k3-s1-i14x14x8-o14x14x${8 * (i + 1)}-bn-relu`),
+    'conv-k3-s1-i3x3x16-o3x3x8-bn-relu',
+    'conv-k3-s1-i2x2x16-o2x2x8-bn-relu',
+  ]
+  const all = targets(keys)
+  const shape = (k: string) => /-i(\d+x\d+x\d+)-/.exec(k)![1]
+  const windows = planWindows(all, 12, 'job-1')
+  t.same(windows.flat().map((w) => w.key).sort(), [...keys].sort(), 'every target exactly once')
+  for (const w of windows) {
+    const shapes = new Set(w.map((x) => shape(x.key)))
+    t.ok(w.length + shapes.size <= 12, `${w.length} targets + ${shapes.size} empty graph(s) fit 12 slots`)
+  }
+  const chunks = windows.flatMap((w) => {
+    const count = new Map<string, number>()
+    for (const x of w) count.set(shape(x.key), (count.get(shape(x.key)) ?? 0) + 1)
+    return [...count.values()]
+  })
+  t.same(chunks.sort((a, b) => a - b), [1, 1, 7, 7, 8, 9, 9], 'same-shape targets together, in even chunks: 25 -> 9+9+7, 15 -> 8+7')
+  t.ok(windows.length < chunks.length, `small chunks share a window (${windows.length} windows)`)
+  t.same(planWindows(all, 12, 'job-1'), windows, 'deterministic by seed')
+  t.not(planWindows(all, 12, 'job-2').map((w) => w[0].key).join(), windows.map((w) => w[0].key).join(), 'another seed, another order')
 })

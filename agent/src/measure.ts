@@ -1,17 +1,19 @@
 /**
  * The measurement method of DESIGN.md "Measuring", for any runner:
  *
- * - targets in a seeded shuffled order, taken a window at a time (default 12 prepared sessions);
+ * - targets in windows (default 12 prepared sessions) of one input shape where possible, the
+ *   windows in a seeded shuffled order (planWindows);
  * - each target warmed up by count and by time;
  * - timed runs spread over `rounds` interleaved rounds (round-robin across the window) until both
  *   minRuns and minTimeMs are reached, capped by maxRuns; a burst of load hits one round only;
  * - statistics once, in stats.ts (median of round medians, p10, p90, mean, std, cv);
- * - the empty-graph overhead for each input shape measured once per job (kind 'empty') and
- *   subtracted from every target with that input (reported as overheadMs);
+ * - the empty graph of each input shape in a window timed in the same rounds as its targets
+ *   (kind 'empty') and subtracted from them (reported as overheadMs);
  * - a fixed reference block measured at the start and after every `referenceEvery` targets
  *   (kind 'reference') so drift (heat, throttling, other load) shows in the data;
  * - temperature, frequency and throttle read before and after each window;
- * - a target whose cv is above maxCv is measured again, and flagged noisy if it stays so;
+ * - a target whose cv is above maxCv is measured again at the end of the job, and flagged noisy
+ *   if it stays so;
  * - an AbortSignal stops between runs; a partly measured window is dropped, never reported.
  */
 import { createRng, parseBlockKey, type Measurement, type MeasureSettings } from '@fleetnas/shared'
@@ -137,13 +139,69 @@ function minOf(xs: number[]): number {
 
 const dimsKey = (dims: number[]) => dims.join('x')
 
+/** The input shape of a target before it is built (architectures all take the space's input). */
+function shapeOf(t: MeasureTarget): string {
+  switch (t.kind) {
+    case 'block':
+      return `${t.spec.input.h}x${t.spec.input.w}x${t.spec.input.c}`
+    case 'empty':
+      return dimsKey(t.inputDims)
+    case 'architecture':
+      return 'architecture'
+  }
+}
+
+/**
+ * Splits targets into measurement windows of at most `size` slots, where each distinct input shape
+ * in a window takes one more slot for its empty graph. Same-shape targets share a window so one
+ * empty graph, timed in the same rounds, serves them all; the windows come in a seeded shuffled
+ * order so drift does not line up with block type.
+ */
+export function planWindows<T extends MeasureTarget>(targets: readonly T[], size: number, seed: number | string): T[][] {
+  const rng = createRng(seed)
+  const groups = new Map<string, T[]>()
+  for (const t of rng.shuffle([...targets])) {
+    const k = shapeOf(t)
+    const g = groups.get(k)
+    if (g) g.push(t)
+    else groups.set(k, [t])
+  }
+  const perWindow = Math.max(1, size - 1)
+  const chunks: T[][] = []
+  for (const g of groups.values()) {
+    const len = Math.ceil(g.length / Math.ceil(g.length / perWindow)) // even chunks, no tiny remainder
+    for (let i = 0; i < g.length; i += len) chunks.push(g.slice(i, i + len))
+  }
+  const windows: T[][] = []
+  let current: T[] = []
+  let used = 0
+  for (const c of chunks) {
+    if (used > 0 && used + c.length + 1 > size) {
+      windows.push(current)
+      current = []
+      used = 0
+    }
+    current.push(...c)
+    used += c.length + 1
+  }
+  if (current.length > 0) windows.push(current)
+  return rng.shuffle(windows)
+}
+
+interface WindowResult {
+  target: MeasureTarget
+  stats: TimingStats
+  overheadMs: number
+  before: Environment
+  after: Environment
+}
+
 export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureLoopResult> {
   const { runner, settings, signal } = opts
-  const windowSize = Math.max(1, opts.window ?? DEFAULT_WINDOW)
-  const order = createRng(opts.seed ?? 1).shuffle([...opts.targets])
+  const windowSize = Math.max(2, opts.window ?? DEFAULT_WINDOW)
+  const seed = opts.seed ?? 1
   const readEnv = opts.readEnvironment ?? (async () => ({}))
-  const overheads = new Map<string, number>()
-  const total = order.length
+  const total = opts.targets.length
   let done = 0
   let noisyCount = 0
 
@@ -171,100 +229,116 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
     await opts.onMeasurement(m)
   }
 
-  /** Measures prepared targets together; re-measures the noisy ones once. */
-  const measureGroup = async (preps: PreparedTarget[], overheadOf: (p: PreparedTarget) => number) => {
-    const samples = await timeInterleaved(preps, settings, signal)
-    const stats = samples.map((t, i) => statsOf(t, overheadOf(preps[i])))
-    const again = stats.map((st, i) => (st.cv > settings.maxCv ? i : -1)).filter((i) => i >= 0)
-    const noisy = stats.map(() => false)
-    if (again.length > 0) {
-      // Already warm: one run to re-estimate the run time, no timed warm-up.
-      const retried = await timeInterleaved(again.map((i) => preps[i]), { ...settings, warmupRuns: 1, warmupMs: 0 }, signal)
-      again.forEach((i, j) => {
-        stats[i] = statsOf(retried[j], overheadOf(preps[i]))
-        noisy[i] = stats[i].cv > settings.maxCv
-      })
-    }
-    return { stats, noisy }
-  }
-
-  /** Overhead of an empty graph on this input shape, measured once per job and reported. */
-  const overheadFor = async (inputDims: number[]): Promise<number> => {
-    const k = dimsKey(inputDims)
-    const known = overheads.get(k)
-    if (known !== undefined) return known
-    const [, c, h, w] = inputDims
-    const target: MeasureTarget = { kind: 'empty', key: `empty-i${h}x${w}x${c}`, inputDims }
-    const prep = await runner.prepare(target)
+  /**
+   * Times the targets together with the empty graph of each of their input shapes, in the same
+   * interleaved rounds: the overhead subtracted from a target was measured under the same
+   * conditions (load, frequency, cache) as the target itself. The empty graphs are reported too.
+   */
+  const measureWindow = async (targets: MeasureTarget[]): Promise<WindowResult[]> => {
+    const preps: PreparedTarget[] = []
+    const empties = new Map<string, { target: MeasureTarget; prep: PreparedTarget }>()
     try {
+      for (const t of targets) preps.push(await runner.prepare(t))
+      for (const p of preps) {
+        const k = dimsKey(p.inputDims)
+        if (empties.has(k)) continue
+        const [, c, h, w] = p.inputDims
+        const target: MeasureTarget = { kind: 'empty', key: `empty-i${h}x${w}x${c}`, inputDims: p.inputDims }
+        empties.set(k, { target, prep: await runner.prepare(target) })
+      }
+      checkAbort(signal)
+      const emptyList = [...empties.values()]
       const before = await readEnv()
-      const { stats, noisy } = await measureGroup([prep], () => 0)
-      overheads.set(k, stats[0].medianMs)
-      await emit(target, 'empty', stats[0], noisy[0], undefined, before, await readEnv())
-      return stats[0].medianMs
+      const samples = await timeInterleaved([...preps, ...emptyList.map((e) => e.prep)], settings, signal)
+      const after = await readEnv()
+      const overhead = new Map<string, number>()
+      for (const [j, e] of emptyList.entries()) {
+        const st = statsOf(samples[preps.length + j], 0)
+        overhead.set(dimsKey(e.prep.inputDims), st.medianMs)
+        await emit(e.target, 'empty', st, st.cv > settings.maxCv, undefined, before, after)
+      }
+      return targets.map((target, i) => {
+        const overheadMs = overhead.get(dimsKey(preps[i].inputDims))!
+        return { target, stats: statsOf(samples[i], overheadMs), overheadMs, before, after }
+      })
     } finally {
-      await prep.release()
+      for (const p of preps) await p.release()
+      for (const e of empties.values()) await e.prep.release()
     }
   }
 
-  let reference: { target: MeasureTarget; prep: PreparedTarget; overhead: number; first?: number; last?: number } | undefined
+  const reference = (() => {
+    const key = opts.referenceKey === undefined ? REFERENCE_BLOCK_KEY : opts.referenceKey
+    if (key === null || settings.referenceEvery <= 0 || total === 0) return undefined
+    return { target: { kind: 'block', key, spec: parseBlockKey(key) } as MeasureTarget, first: 0, last: 0 }
+  })()
   const measureReference = async () => {
     if (!reference) return
-    const before = await readEnv()
-    const { stats, noisy } = await measureGroup([reference.prep], () => reference!.overhead)
-    reference.first ??= stats[0].medianMs
-    reference.last = stats[0].medianMs
-    await emit(reference.target, 'reference', stats[0], noisy[0], reference.overhead, before, await readEnv())
+    const [r] = await measureWindow([reference.target])
+    reference.first ||= r.stats.medianMs
+    reference.last = r.stats.medianMs
+    await emit(r.target, 'reference', r.stats, r.stats.cv > settings.maxCv, r.overheadMs, r.before, r.after)
   }
 
-  try {
-    const referenceKey = opts.referenceKey === undefined ? REFERENCE_BLOCK_KEY : opts.referenceKey
-    if (referenceKey !== null && settings.referenceEvery > 0 && order.length > 0) {
-      const target: MeasureTarget = { kind: 'block', key: referenceKey, spec: parseBlockKey(referenceKey) }
-      const prep = await runner.prepare(target)
-      reference = { target, prep, overhead: 0 }
+  if (reference) {
+    // A fresh process runs slow at first: spin the reference block before anything is timed.
+    const prep = await runner.prepare(reference.target)
+    try {
       const t0 = performance.now()
       while (performance.now() - t0 < PROCESS_WARMUP_MS) {
         await prep.run(10, 1, signal)
         checkAbort(signal)
       }
-      reference.overhead = await overheadFor(prep.inputDims)
-      await measureReference()
+    } finally {
+      await prep.release()
     }
-    let sinceReference = 0
-    opts.onProgress?.(0, total)
-    for (let start = 0; start < order.length; start += windowSize) {
-      checkAbort(signal)
-      const slice = order.slice(start, start + windowSize)
-      const preps: PreparedTarget[] = []
-      try {
-        for (const t of slice) preps.push(await runner.prepare(t))
-        const overheadList: number[] = []
-        for (const p of preps) overheadList.push(await overheadFor(p.inputDims))
-        const before = await readEnv()
-        const { stats, noisy } = await measureGroup(preps, (p) => overheadList[preps.indexOf(p)])
-        const after = await readEnv()
-        for (let i = 0; i < slice.length; i++) {
-          const kind = slice[i].kind === 'architecture' ? 'architecture' : 'block'
-          await emit(slice[i], kind, stats[i], noisy[i], overheadList[i], before, after)
-          if (noisy[i]) noisyCount++
-        }
-      } finally {
-        for (const p of preps) await p.release()
-      }
-      done += slice.length
-      sinceReference += slice.length
-      opts.onProgress?.(done, total)
-      if (reference && sinceReference >= settings.referenceEvery && done < total) {
-        await measureReference()
-        sinceReference = 0
-      }
-    }
-    if (reference && sinceReference > 0) await measureReference()
-  } finally {
-    await reference?.prep.release()
+    await measureReference()
   }
+
+  let sinceReference = 0
+  const afterTargets = async (n: number) => {
+    done += n
+    sinceReference += n
+    opts.onProgress?.(done, total)
+    if (reference && sinceReference >= settings.referenceEvery && done < total) {
+      await measureReference()
+      sinceReference = 0
+    }
+  }
+
+  // A target noisier than maxCv is measured again at the end of the job, in other company and
+  // well after the burst that disturbed it; the quieter of its two measurements is kept.
+  const deferred = new Map<string, WindowResult>()
+  opts.onProgress?.(0, total)
+  for (const window of planWindows(opts.targets, windowSize, seed)) {
+    checkAbort(signal)
+    const results = await measureWindow(window)
+    let emitted = 0
+    for (const r of results) {
+      if (r.stats.cv > settings.maxCv) {
+        deferred.set(r.target.key, r)
+        continue
+      }
+      await emit(r.target, r.target.kind === 'architecture' ? 'architecture' : 'block', r.stats, false, r.overheadMs, r.before, r.after)
+      emitted++
+    }
+    if (emitted > 0) await afterTargets(emitted)
+  }
+  for (const window of planWindows([...deferred.values()].map((r) => r.target), windowSize, `${seed}/again`)) {
+    checkAbort(signal)
+    const results = await measureWindow(window)
+    for (const again of results) {
+      const first = deferred.get(again.target.key)!
+      const r = again.stats.cv <= first.stats.cv ? again : first
+      const noisy = r.stats.cv > settings.maxCv
+      if (noisy) noisyCount++
+      await emit(r.target, r.target.kind === 'architecture' ? 'architecture' : 'block', r.stats, noisy, r.overheadMs, r.before, r.after)
+    }
+    await afterTargets(results.length)
+  }
+  if (reference && sinceReference > 0) await measureReference()
+
   const result: MeasureLoopResult = { measured: done, noisy: noisyCount }
-  if (reference?.first && reference.last) result.referenceDrift = reference.last / reference.first
+  if (reference && reference.first > 0 && reference.last > 0) result.referenceDrift = reference.last / reference.first
   return result
 }
