@@ -5,7 +5,7 @@
 import type { Store } from './store/db.ts'
 import { CAMPAIGN_STATES } from './store/campaigns.ts'
 import { REJECTED_COUNTER } from './mqtt/dispatcher.ts'
-import { DUPLICATE_COUNTER } from './mqtt/handlers/results.ts'
+import { DUPLICATE_COUNTER, DUPLICATE_MEASUREMENT_COUNTER } from './mqtt/handlers/results.ts'
 
 export const REFUSED_COUNTER = 'mqtt_refused'
 
@@ -43,6 +43,13 @@ export function renderMetrics(store: Store, http: HttpRequestCounter, mqttConnec
   family(out, 'fleetnas_result_batches_duplicate_total', 'counter', 'Result batches received again (re-acked, not stored).', [
     { value: store.counters.total(DUPLICATE_COUNTER) },
   ])
+  family(
+    out,
+    'fleetnas_measurements_duplicate_total',
+    'counter',
+    'Block and architecture measurements for a target their execution already had (late results of a retried attempt): acked, not stored.',
+    [{ value: store.counters.total(DUPLICATE_MEASUREMENT_COUNTER) }],
+  )
   family(
     out,
     'fleetnas_mqtt_rejected_messages_total',

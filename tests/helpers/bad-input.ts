@@ -7,7 +7,8 @@
  *   acks/jobs published by a device). Each says whether the controller's subscriptions let it in
  *   (`reaches`) and, if so, the topic kind and rejection reason its rejection counter must show;
  *   `disruptive` ones make a broker drop the connection (wildcards in a PUBLISH topic ...).
- * - `badHttpCorpus`: requests with invalid bodies, ids and query strings, each with the 4xx status,
+ * - `badHttpCorpus`: requests with invalid bodies (wrongly typed values included: bodies are not
+ *   coerced), ids and query strings, each with the 4xx status,
  *   the FLEETNAS_ERR_* code and, for schema failures, the field the message must name.
  *
  * Same seed, same corpus. Nothing here talks to a network; the tests send and check.
@@ -479,7 +480,7 @@ export function badHttpCorpus(o: HttpCorpusOptions): BadHttpRequest[] {
     what, method: 'POST', url: '/v1/campaigns', headers: JSON_HEADERS, body: JSON.stringify(body), status, code, field,
   })
   const V = 'FLEETNAS_ERR_HTTP_VALIDATION'
-  // Schema failures on the campaign body: [path, bad values]. Values ajv cannot coerce ({} for scalars).
+  // Schema failures on the campaign body: [path, bad values].
   const campaignFields: [string[], unknown[]][] = [
     [['name'], [{}, '', LONG(201), null]],
     [['searchSpace'], ['other', {}, 'DEFAULT']],
@@ -502,6 +503,20 @@ export function badHttpCorpus(o: HttpCorpusOptions): BadHttpRequest[] {
     [['blocks'], [{}, 'x', [{}], [{ op: 'conv' }], [{ op: 'nope', kernel: 3, stride: 1, pool: false, input: { h: 8, w: 8, c: 8 }, outChannels: 16 }]]],
     [['unknownField'], [1]],
   ]
+  // Wrongly typed values that ajv's default coercion used to turn into valid ones ("5" -> 5,
+  // null -> 0, [x] -> x, x -> [x]), so the request was taken as something the client did not send.
+  const coercibleFields: [string[], unknown[]][] = [
+    [['name'], [5, true, ['bad-x']]],
+    [['sample'], ['3', true, [3]]],
+    [['seed'], ['1', null, false]],
+    [['targets', 'devices'], [o.knownDevice]],
+    [['runtimes'], ['onnxruntime']],
+    [['threads'], [1, '1', ['1']]],
+    [['settings', 'minRuns'], ['1', true]],
+    [['settings', 'maxCv'], ['0.5', null]],
+    [['executionTimeoutMs'], ['60000']],
+    [['maxRetries'], ['2', null, false]],
+  ]
 
   const generators: { weight: number; make: () => BadHttpRequest }[] = [
     {
@@ -514,6 +529,18 @@ export function badHttpCorpus(o: HttpCorpusOptions): BadHttpRequest[] {
         // additionalProperties failures name the parent and the property; others the path itself.
         const field = `body/${path.join('/')}`
         return post(`campaign ${path.join('/')} = ${JSON.stringify(value)?.slice(0, 40)}`, body, 400, V, field)
+      },
+    },
+    {
+      weight: 10,
+      make: () => {
+        const [path, values] = rng.pick(coercibleFields)
+        const value = rng.pick(values)
+        const body = validCampaign() as Record<string, unknown>
+        setAt(body, path, value)
+        // ['1'] for threads fails on its item; everything else on the field itself.
+        const field = `body/${path.join('/')}${Array.isArray(value) && path[0] === 'threads' ? '/0' : ''}`
+        return post(`campaign ${path.join('/')} = ${JSON.stringify(value)} (coercible)`, body, 400, V, field)
       },
     },
     {
@@ -639,10 +666,12 @@ export function badHttpCorpus(o: HttpCorpusOptions): BadHttpRequest[] {
     }
     corpus.push(g.make())
   }
-  // A few over the whole default space (the expensive path), and a few bodies above the 8 MiB limit.
+  // A few over the whole default space, refused on their targets before the space is listed, and a
+  // few bodies above the 8 MiB limit.
   for (let i = 0; i < 3; i++) {
     const { blocks: _, ...rest } = validCampaign()
     corpus.push(post('space campaign for an unknown device', { ...rest, searchSpace: 'default', targets: { devices: [`ghost-${i}`] } }, 400, 'FLEETNAS_ERR_CAMPAIGN_UNKNOWN_DEVICE'))
+    corpus.push(post('space campaign for a profile nobody has', { ...rest, searchSpace: 'default', targets: { hardwareProfiles: [`nobody-${i}`] } }, 409, 'FLEETNAS_ERR_CAMPAIGN_NO_TARGETS'))
   }
   for (let i = 0; i < 3; i++)
     corpus.push({ what: 'body above the size limit', method: 'POST', url: '/v1/campaigns', headers: JSON_HEADERS, body: JSON.stringify({ ...validCampaign(), name: LONG(9 << 20) }), status: 413, code: 'FLEETNAS_ERR_HTTP_TOO_LARGE' })

@@ -99,8 +99,10 @@ export class Scheduler implements SchedulerEvents {
   }
 
   createCampaign(input: CampaignInput): { id: string } {
-    const keys = planKeys(input)
+    // Targets first: they are a few lookups, while listing the default space builds ~16k block keys,
+    // so a request for devices that do not exist is refused before that work.
     const planned = planExecutions(input, this.store.devices)
+    const keys = planKeys(input)
     const id = `c-${crypto.randomBytes(5).toString('hex')}`
     const executions = planned.map((p, i) => ({ ...p, id: `${id}-e${i + 1}` }))
     this.store.campaigns.create(

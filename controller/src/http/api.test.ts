@@ -1,7 +1,7 @@
 import fs from 'node:fs'
 import path from 'node:path'
 import t from 'tap'
-import { blockKey, topics, type BlockSpec } from '@fleetnas/shared'
+import { blockKey, type BlockSpec } from '@fleetnas/shared'
 import { api, startTestController, tempDir, silentLogger, waitFor } from '../testing/harness.ts'
 import { startFakeAgent } from '../testing/fake-agent.ts'
 import { startController } from '../controller.ts'
@@ -82,6 +82,20 @@ t.test('campaign creation errors carry codes', async (t) => {
   t.equal(unknown.json.code, 'FLEETNAS_ERR_CAMPAIGN_UNKNOWN_DEVICE')
   t.match(unknown.json.message, /ghost/)
 
+  // Targets are checked before the keys are listed: the whole space is not built for a request
+  // that cannot run, and a bad block does not hide a bad target.
+  const spaceGhost = await post({ name: 'x', searchSpace: 'default', targets: { devices: ['ghost-7'] } })
+  t.equal(spaceGhost.status, 400)
+  t.equal(spaceGhost.json.code, 'FLEETNAS_ERR_CAMPAIGN_UNKNOWN_DEVICE')
+  t.match(spaceGhost.json.message, /ghost-7/)
+  const spaceNobody = await post({ name: 'x', searchSpace: 'default', targets: { hardwareProfiles: ['jetson-nano'] } })
+  t.equal(spaceNobody.status, 409)
+  t.equal(spaceNobody.json.code, 'FLEETNAS_ERR_CAMPAIGN_NO_TARGETS')
+  t.match(spaceNobody.json.message, /jetson-nano/)
+  const badBlockAndTarget = await post({ name: 'x', blocks: [{ ...block, kernel: 4 }], targets: { devices: ['ghost-8'] } })
+  t.equal(badBlockAndTarget.json.code, 'FLEETNAS_ERR_CAMPAIGN_UNKNOWN_DEVICE', 'the target is checked before the blocks')
+  t.equal((await api(ctl, 'GET', '/v1/campaigns')).json.length, 0, 'nothing created')
+
   const notFound = await api(ctl, 'GET', '/v1/campaigns/c-nope')
   t.equal(notFound.json.code, 'FLEETNAS_ERR_CAMPAIGN_NOT_FOUND')
 
@@ -93,10 +107,46 @@ t.test('campaign creation errors carry codes', async (t) => {
   t.equal(c.progress.total, 10)
 })
 
+t.test('request bodies are validated as sent (no type coercion); query strings are still read as numbers', async (t) => {
+  const ctl = await startTestController(t)
+  const agent = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'pi-1' })
+  t.teardown(() => agent.stop())
+  await waitFor('device registered', () => ctl.store.devices.get('pi-1')?.hardwareProfile)
+  const valid = { name: 'typed', blocks: [block], targets: { devices: ['pi-1'] } }
+  // Each of these used to be coerced into a valid value (and a campaign created).
+  const cases: [string, Record<string, unknown>][] = [
+    ['body/sample', { sample: '5' }],
+    ['body/sample', { sample: true }],
+    ['body/seed', { seed: null }],
+    ['body/maxRetries', { maxRetries: '3' }],
+    ['body/executionTimeoutMs', { executionTimeoutMs: '1000' }],
+    ['body/name', { name: 5 }],
+    ['body/name', { name: ['typed'] }],
+    ['body/threads/0', { threads: ['2'] }],
+    ['body/threads', { threads: 2 }],
+    ['body/runtimes', { runtimes: 'onnxruntime' }],
+    ['body/targets/devices', { targets: { devices: 'pi-1' } }],
+    ['body/settings/minRuns', { settings: { minRuns: '5' } }],
+  ]
+  for (const [field, change] of cases) {
+    const res = await api(ctl, 'POST', '/v1/campaigns', { ...valid, ...change })
+    t.equal(res.status, 400, `${JSON.stringify(change)}: 400`)
+    t.equal(res.json?.code, 'FLEETNAS_ERR_HTTP_VALIDATION', `${JSON.stringify(change)}: validation code`)
+    t.ok(String(res.json?.message).includes(field), `${JSON.stringify(change)}: message ${JSON.stringify(res.json?.message)} names ${field}`)
+  }
+  t.equal((await api(ctl, 'GET', '/v1/campaigns')).json.length, 0, 'nothing created')
+  t.equal((await api(ctl, 'POST', '/v1/campaigns', { ...valid, sample: 5, threads: [2], maxRetries: 3 })).status, 201, 'the same values with their own types pass')
+
+  const lut = await api(ctl, 'GET', '/v1/luts/nobody?threads=2&runtime=onnxruntime')
+  t.equal(lut.json.code, 'FLEETNAS_ERR_LUT_NOT_FOUND', 'threads=2 in a query string is read as a number')
+  t.match(lut.json.message, /2 thread/)
+})
+
 t.test('LUTs: median of device medians, list, JSON and CSV', async (t) => {
   const ctl = await startTestController(t)
   const key = blockKey(block)
-  const a = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'pi-a', hardwareProfile: 'rpi4', latencyMs: () => 10 })
+  let piAMs = 10
+  const a = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'pi-a', hardwareProfile: 'rpi4', latencyMs: () => piAMs })
   const b = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'pi-b', hardwareProfile: 'rpi4', latencyMs: () => 14 })
   t.teardown(() => Promise.all([a.stop(), b.stop()]))
   await waitFor('both registered', () => ctl.store.devices.listByProfile('rpi4').length === 2)
@@ -110,9 +160,10 @@ t.test('LUTs: median of device medians, list, JSON and CSV', async (t) => {
   t.match(lut.entries[0], { key, block, medianMs: 12, devices: 2, samples: 40, spreadMs: 4, backend: 'cpu' })
   t.ok(Math.abs(lut.entries[0].p10Ms - 10.8) < 1e-9 && Math.abs(lut.entries[0].p90Ms - 13.2) < 1e-9, 'p10/p90: median of the device p10s/p90s')
 
-  // A newer measurement of pi-a replaces its old one in the row.
-  const jobId = a.jobs[0].jobId
-  await a.publishRaw(topics.results('pi-a'), JSON.stringify({ v: 1, deviceId: 'pi-a', jobId, seq: 99, measurements: [{ ...a.measurement(key), medianMs: 20 }] }))
+  // A newer measurement of pi-a (a later campaign: an execution stores a block once) replaces its old one in the row.
+  piAMs = 20
+  const again = await api(ctl, 'POST', '/v1/campaigns', { name: 'lut-again', blocks: [block], targets: { devices: ['pi-a'] } })
+  await waitFor('second campaign SUCCEEDED', async () => (await api(ctl, 'GET', `/v1/campaigns/${again.json.id}`)).json.state === 'SUCCEEDED')
   await waitFor('row updated', async () => (await api(ctl, 'GET', '/v1/luts/rpi4')).json.entries[0].medianMs === 17)
 
   const csv = await api(ctl, 'GET', '/v1/luts/rpi4?runtime=onnxruntime&threads=1&format=csv')

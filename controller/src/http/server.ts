@@ -15,6 +15,7 @@ import { bearerAuth } from './auth.ts'
 import type { MqttStatus } from './context.ts'
 import { frameworkErrorHandler, installErrorHandling } from './errors.ts'
 import { ErrorSchema } from './schemas.ts'
+import { validatorWithoutBodyCoercion } from './validator.ts'
 import { devicesPlugin } from './plugins/devices.ts'
 import { campaignsPlugin } from './plugins/campaigns.ts'
 import { lutsPlugin } from './plugins/luts.ts'
@@ -38,6 +39,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
     bodyLimit: 8 * 1024 * 1024,
     frameworkErrors: frameworkErrorHandler, // bad URL encoding, overlong path parameters: same error shape
     ajv: { customOptions: { removeAdditional: false, allErrors: false } },
+    schemaController: { compilersFactory: { buildValidator: validatorWithoutBodyCoercion() } }, // bodies are not coerced: see validator.ts
   }).withTypeProvider<TypeBoxTypeProvider>()
 
   app.decorate('store', opts.store)

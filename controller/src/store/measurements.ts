@@ -1,4 +1,10 @@
-/** Result batches (idempotency by (jobId, seq)), the measurements they carry, and per-execution stored blocks. */
+/**
+ * Result batches (idempotency by (jobId, seq)), the measurements they carry, and per-execution stored
+ * blocks. A block or architecture target is stored at most once per execution, whichever attempt's
+ * result arrives first: a timed-out attempt's late results must not add a second row next to its
+ * retry's (the unique index of migration 2 enforces it). Empty-graph and reference measurements
+ * repeat within a job by design and are all kept.
+ */
 import type Database from 'better-sqlite3'
 import type { Measurement } from '@fleetnas/shared'
 
@@ -11,6 +17,16 @@ export interface BatchOwner {
   hardwareProfile: string | null
 }
 
+/** What storing one batch did. */
+export interface BatchOutcome {
+  /** (jobId, seq) was new. A repeated batch changes nothing, but is acked like a new one. */
+  fresh: boolean
+  /** The measurements stored (for the LUT refresh). */
+  stored: Measurement[]
+  /** Targets the execution already had from an earlier result (not stored). */
+  duplicates: number
+}
+
 export function measurementQueries(db: Database.Database) {
   const insertBatch = db.prepare(
     `INSERT INTO result_batches (job_id, seq, device_id, execution_id, count, received_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -20,7 +36,8 @@ export function measurementQueries(db: Database.Database) {
     `INSERT INTO measurements (job_id, seq, execution_id, campaign_id, device_id, hardware_profile, kind, key, runtime, backend, threads,
        median_ms, p10_ms, p90_ms, mean_ms, std_ms, cv, samples, rounds, noisy, overhead_ms, environment, measured_at)
      VALUES (@jobId, @seq, @executionId, @campaignId, @deviceId, @hardwareProfile, @kind, @key, @runtime, @backend, @threads,
-       @medianMs, @p10Ms, @p90Ms, @meanMs, @stdMs, @cv, @samples, @rounds, @noisy, @overheadMs, @environment, @time)`,
+       @medianMs, @p10Ms, @p90Ms, @meanMs, @stdMs, @cv, @samples, @rounds, @noisy, @overheadMs, @environment, @time)
+     ON CONFLICT DO NOTHING`,
   )
   const markBlock = db.prepare(
     `INSERT INTO execution_blocks (execution_id, key)
@@ -33,14 +50,15 @@ export function measurementQueries(db: Database.Database) {
 
   return {
     /**
-     * Stores a batch unless (jobId, seq) is already stored. Call inside a transaction with the LUT
-     * refresh. Returns false for a duplicate (nothing changed).
+     * Stores a batch unless (jobId, seq) is already stored, without the block and architecture
+     * targets its execution already has. Call inside a transaction with the LUT refresh.
      */
-    insertBatch: (owner: BatchOwner, measurements: Measurement[], now: string): boolean => {
+    insertBatch: (owner: BatchOwner, measurements: Measurement[], now: string): BatchOutcome => {
       const fresh = insertBatch.run(owner.jobId, owner.seq, owner.deviceId, owner.executionId, measurements.length, now).changes > 0
-      if (!fresh) return false
+      const outcome: BatchOutcome = { fresh, stored: [], duplicates: 0 }
+      if (!fresh) return outcome
       for (const m of measurements) {
-        insertMeasurement.run({
+        const inserted = insertMeasurement.run({
           ...owner,
           kind: m.kind,
           key: m.key,
@@ -59,10 +77,16 @@ export function measurementQueries(db: Database.Database) {
           overheadMs: m.overheadMs ?? null,
           environment: m.before || m.after ? JSON.stringify({ before: m.before, after: m.after }) : null,
           time: m.time,
-        })
+        }).changes > 0
+        // The only unique constraint a row can hit: the execution already has this target.
+        if (!inserted) {
+          outcome.duplicates++
+          continue
+        }
+        outcome.stored.push(m)
         if (m.kind === 'block') markBlock.run({ executionId: owner.executionId, campaignId: owner.campaignId, key: m.key })
       }
-      return true
+      return outcome
     },
     count: () => countMeasurements.get()!.n,
     countBatches: () => countBatches.get()!.n,

@@ -3,7 +3,7 @@ import Database from 'better-sqlite3'
 import path from 'node:path'
 import { tempDir } from '../testing/harness.ts'
 import { openStore, DB_FILE } from './db.ts'
-import { SCHEMA_VERSION, migrate } from './migrations.ts'
+import { MIGRATIONS, SCHEMA_VERSION, migrate } from './migrations.ts'
 
 t.test('a fresh database is migrated to the current version, once', async (t) => {
   const dir = tempDir(t)
@@ -29,4 +29,43 @@ t.test('a database from a newer controller is refused', async (t) => {
   db.pragma(`user_version = ${SCHEMA_VERSION + 1}`)
   db.close()
   t.throws(() => openStore(dir), { code: 'FLEETNAS_ERR_STORE_VERSION' })
+})
+
+t.test('migration 2 keeps one row per block of an execution (the one the LUT used) and then refuses more', async (t) => {
+  const dir = tempDir(t)
+  const db = new Database(path.join(dir, DB_FILE))
+  db.exec(MIGRATIONS[0])
+  db.pragma('user_version = 1')
+  db.pragma('foreign_keys = OFF') // measurement rows only: their batches do not matter here
+  const insert = db.prepare(
+    `INSERT INTO measurements (job_id, seq, execution_id, campaign_id, device_id, hardware_profile, kind, key, runtime, backend, threads,
+       median_ms, p10_ms, p90_ms, mean_ms, std_ms, cv, samples, rounds, noisy, measured_at)
+     VALUES (?, 0, ?, 'c-1', 'd1', 'p', ?, ?, 'onnxruntime', 'cpu', 1, ?, 1, 1, 1, 0, 0, 1, 1, 0, ?)`,
+  )
+  const row = (jobId: string, executionId: string, kind: string, key: string, medianMs: number, at: string) =>
+    insert.run(jobId, executionId, kind, key, medianMs, `2026-01-01T00:00:0${at}.000Z`)
+  row('c-1-e1-a1', 'c-1-e1', 'block', 'k1', 1, '1')
+  row('c-1-e1-a2', 'c-1-e1', 'block', 'k1', 2, '3') // the latest: the LUT was built from this one
+  row('c-1-e1-a1', 'c-1-e1', 'block', 'k1', 3, '2')
+  row('c-1-e2-a1', 'c-1-e2', 'block', 'k1', 4, '1') // another execution: kept
+  row('c-1-e1-a1', 'c-1-e1', 'empty', 'empty-i8x8x8', 5, '1') // calibration rows repeat by design: kept
+  row('c-1-e1-a2', 'c-1-e1', 'empty', 'empty-i8x8x8', 6, '2')
+  db.close()
+
+  const store = openStore(dir)
+  t.equal(store.db.pragma('user_version', { simple: true }), SCHEMA_VERSION)
+  const left = store.db.prepare(`SELECT execution_id AS e, kind, median_ms AS ms FROM measurements ORDER BY id`).all()
+  t.same(left, [
+    { e: 'c-1-e1', kind: 'block', ms: 2 },
+    { e: 'c-1-e2', kind: 'block', ms: 4 },
+    { e: 'c-1-e1', kind: 'empty', ms: 5 },
+    { e: 'c-1-e1', kind: 'empty', ms: 6 },
+  ])
+  store.db.pragma('foreign_keys = OFF')
+  t.throws(() => store.db.prepare(
+    `INSERT INTO measurements (job_id, seq, execution_id, campaign_id, device_id, kind, key, runtime, backend, threads,
+       median_ms, p10_ms, p90_ms, mean_ms, std_ms, cv, samples, rounds, noisy, measured_at)
+     VALUES ('c-1-e1-a3', 0, 'c-1-e1', 'c-1', 'd1', 'block', 'k1', 'onnxruntime', 'cpu', 1, 1, 1, 1, 1, 0, 0, 1, 1, 0, 'x')`,
+  ).run(), /UNIQUE/, 'a second row for the block of the execution is refused')
+  store.close()
 })

@@ -3,7 +3,8 @@
  * released one.
  *
  * Idempotency of results lives in result_batches ((job_id, seq) primary key); measurements are
- * history (a device measured twice keeps both rows, the LUT takes each device's latest);
+ * history (a device measured twice keeps both rows, the LUT takes each device's latest), except that
+ * an execution holds one row per block or architecture target, however many attempts sent it;
  * execution_blocks is which campaign blocks an execution has stored (progress and `skip`);
  * lut_entries is the materialised LUT, refreshed per key as batches arrive.
  */
@@ -149,6 +150,17 @@ export const MIGRATIONS: readonly string[] = [
     value  INTEGER NOT NULL,
     PRIMARY KEY (name, labels)
   ) WITHOUT ROWID;
+  `,
+
+  /* 2: one measurement per block or architecture target of an execution. Late results of a
+     timed-out attempt used to add a second row next to the retry's. Of existing duplicates the row
+     kept is the one the LUTs were built from (each device's latest), so no LUT entry changes. */ `
+  DELETE FROM measurements WHERE id IN (
+    SELECT id FROM (
+      SELECT id, row_number() OVER (PARTITION BY execution_id, kind, key ORDER BY measured_at DESC, id DESC) AS rn
+      FROM measurements WHERE kind IN ('block', 'architecture'))
+    WHERE rn > 1);
+  CREATE UNIQUE INDEX measurements_execution_target ON measurements (execution_id, kind, key) WHERE kind IN ('block', 'architecture');
   `,
 ]
 

@@ -1,14 +1,17 @@
 /**
  * devices/{id}/results: a batch of measurements. In one transaction the batch (jobId, seq) is
  * recorded if new, with its measurements and the LUT rows they touch; then the batch is acked.
- * A duplicate is acked again and changes nothing. A batch for another device or for a job that is
- * not this device's is rejected (not acked).
+ * A duplicate batch is acked again and changes nothing. A block its execution already has (a late
+ * result of a timed-out attempt, after the retry stored it, or the other way round) is acked with
+ * its batch but not stored: the first result wins. Both kinds of duplicate are counted for /metrics.
+ * A batch for another device or for a job that is not this device's is rejected (not acked).
  */
 import { encodeMessage, PROTOCOL_VERSION, topics } from '@fleetnas/shared'
 import { refreshLutRows } from '../../luts/builder.ts'
 import type { Handler } from '../dispatcher.ts'
 
 export const DUPLICATE_COUNTER = 'mqtt_duplicate_batches'
+export const DUPLICATE_MEASUREMENT_COUNTER = 'mqtt_duplicate_measurements'
 
 export const handleResults: Handler<'results'> = (ctx, msg, topic) => {
   if (msg.deviceId !== topic.deviceId)
@@ -19,18 +22,20 @@ export const handleResults: Handler<'results'> = (ctx, msg, topic) => {
   const { store } = ctx
   const now = ctx.now()
   const execution = store.campaigns.execution(owner.executionId)!
-  const fresh = store.transaction(() => {
+  const outcome = store.transaction(() => {
     const device = store.devices.get(topic.deviceId)
     const hardwareProfile = device?.hardwareProfile ?? null
     const batch = { jobId: msg.jobId, seq: msg.seq, deviceId: topic.deviceId, executionId: execution.id, campaignId: execution.campaignId, hardwareProfile }
-    const inserted = store.measurements.insertBatch(batch, msg.measurements, now)
-    if (inserted) refreshLutRows(store.luts, hardwareProfile, msg.measurements, now)
+    const result = store.measurements.insertBatch(batch, msg.measurements, now)
+    if (result.stored.length > 0) refreshLutRows(store.luts, hardwareProfile, result.stored, now)
     store.devices.touch(topic.deviceId, now)
-    return inserted
+    return result
   })
-  if (!fresh) store.counters.increment(DUPLICATE_COUNTER)
+  if (!outcome.fresh) store.counters.increment(DUPLICATE_COUNTER)
+  if (outcome.duplicates > 0) store.counters.increment(DUPLICATE_MEASUREMENT_COUNTER, {}, outcome.duplicates)
 
   const ack = encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: msg.jobId, seqs: [msg.seq] })
   ctx.publisher.publish(topics.acks(topic.deviceId), ack).catch((err) => ctx.log.warn({ err, jobId: msg.jobId, seq: msg.seq }, 'ack publish failed'))
-  if (fresh) ctx.scheduler.onResultsStored(execution.id)
+  // Nothing stored (all duplicates) is no progress: it must not hold off the timeout of the current attempt.
+  if (outcome.stored.length > 0) ctx.scheduler.onResultsStored(execution.id)
 }
