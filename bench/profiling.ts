@@ -16,7 +16,7 @@ import { writeFile } from 'node:fs/promises'
 import { Command, InvalidArgumentError } from 'commander'
 import { DEFAULT_MEASURE_SETTINGS, spaceBlockKeys } from '@fleetnas/shared'
 import { runCampaign, type CampaignRun } from './lib/campaign-run.ts'
-import { noiseFigures, repeatability, median, type NoiseFigures, type RepeatabilityFigures } from './lib/figures.ts'
+import { noiseBySize, noiseFigures, repeatability, median, type NoiseFigures, type RepeatabilityFigures, type SizeBand } from './lib/figures.ts'
 import { fileVersions, renderVersions } from './lib/code-version.ts'
 import { startBenchFleet } from './lib/fleet.ts'
 import { loadAverage, machineInfo } from './lib/machine.ts'
@@ -61,6 +61,7 @@ function parseOptions(argv: string[]): Options {
 interface CampaignFigures {
   run: CampaignRun
   noise: NoiseFigures
+  bySize: SizeBand[]
   blocksPerMin: number
   /** Share of wall time spent in timed runs (the rest: building, sessions, warm-up, re-measures, reference). */
   timedShare: number
@@ -72,11 +73,14 @@ function campaignFigures(run: CampaignRun, stored: CampaignMeasurements): Campai
   return {
     run,
     noise: noiseFigures(stored.blocks, CV_LIMIT),
+    bySize: noiseBySize(stored.blocks, CV_LIMIT),
     blocksPerMin: stored.blocks.length / (run.wallMs / 60_000),
     timedShare: stored.timedMs / run.wallMs,
     referenceMedianMs: { first: refs[0] ?? NaN, last: refs.at(-1) ?? NaN, min: Math.min(...refs), max: Math.max(...refs), count: refs.length },
   }
 }
+
+const bandLabel = (b: SizeBand) => (b.toMs === Infinity ? `>= ${b.fromMs} ms` : `${b.fromMs}-${b.toMs} ms`)
 
 function printCampaign(label: string, f: CampaignFigures): void {
   const r = f.referenceMedianMs
@@ -84,6 +88,7 @@ function printCampaign(label: string, f: CampaignFigures): void {
     [
       `${label}: ${f.run.state} in ${mins(f.run.wallMs / 60_000)}, ${f.noise.blocks} blocks stored, ${f.blocksPerMin.toFixed(0)} blocks/min${f.run.reason ? ` (${f.run.reason})` : ''}`,
       `  cv: median ${pct(f.noise.medianCv)}, p90 ${pct(f.noise.p90Cv)}; above ${pct(CV_LIMIT)}: ${pct(f.noise.shareOverLimit)}; noisy flags: ${f.noise.noisyFlags}`,
+      `  cv by gross block time: ${f.bySize.map((b) => `${bandLabel(b)}: ${b.blocks} blocks, median ${pct(b.medianCv)}, above ${pct(CV_LIMIT)} ${pct(b.shareOverLimit)}`).join('; ')}`,
       `  time in timed runs: ${pct(f.timedShare)} of wall (rest: model build, session create, warm-up, re-measures, reference, reporting)`,
       `  reference block (gross, overhead included): ${r.count} measurements, first ${r.first.toFixed(4)} ms, last ${r.last.toFixed(4)} ms, range ${r.min.toFixed(4)}-${r.max.toFixed(4)} ms`,
       `  agent while measuring: ${pct1(f.run.agentCpuPercent)} of one core, peak RSS ${mb(f.run.agentPeakRssMB)}`,

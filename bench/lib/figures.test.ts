@@ -1,5 +1,5 @@
 import t from 'tap'
-import { noiseFigures, quantile, relDiff, repeatability, type BlockRow } from './figures.ts'
+import { noiseBySize, noiseFigures, quantile, relDiff, repeatability, type BlockRow } from './figures.ts'
 
 const row = (key: string, medianMs: number, cv = 0.01, noisy = false, overheadMs = 0): BlockRow => ({ key, medianMs, overheadMs, cv, noisy })
 
@@ -35,4 +35,12 @@ t.test('repeatability gross adds the overhead back', async (t) => {
   const r = repeatability([row('x', 0.1, 0.01, false, 1)], [row('x', 0.2, 0.01, false, 1)])
   t.ok(r.medianRelDiff > 0.6, 'net medians differ a lot')
   t.ok(r.medianRelDiffGross < 0.1, 'gross times differ little')
+})
+
+t.test('noise by size: blocks banded by gross time (median + overhead)', async (t) => {
+  const bands = noiseBySize([row('tiny', 0.005, 0.08, false, 0.007), row('tiny2', 0.004, 0.02, false, 0.007), row('mid', 0.3, 0.03), row('big', 2, 0.01)], 0.05)
+  t.same(bands.map((b) => b.blocks), [2, 0, 1, 1], 'the overhead counts towards a block\'s band')
+  t.equal(bands[0].medianCv, 0.05)
+  t.equal(bands[0].shareOverLimit, 0.5)
+  t.ok(Number.isNaN(bands[1].medianCv), 'an empty band has no figures')
 })

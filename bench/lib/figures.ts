@@ -21,6 +21,18 @@ export interface NoiseFigures {
   noisyFlags: number
 }
 
+/** Noise of the blocks whose gross time (median + overhead) falls in [fromMs, toMs). */
+export interface SizeBand {
+  fromMs: number
+  toMs: number
+  blocks: number
+  medianCv: number
+  shareOverLimit: number
+}
+
+/** Gross-time bands: most of the default space's blocks take a few microseconds, where call jitter rules. */
+export const SIZE_BANDS_MS = [0, 0.02, 0.1, 1, Infinity] as const
+
 export interface RepeatabilityFigures {
   /** Blocks present in both campaigns. */
   common: number
@@ -43,6 +55,16 @@ export function quantile(values: readonly number[], q: number): number {
 }
 
 export const median = (values: readonly number[]) => quantile(values, 0.5)
+
+export function noiseBySize(rows: readonly BlockRow[], cvLimit = 0.05, bands: readonly number[] = SIZE_BANDS_MS): SizeBand[] {
+  const out: SizeBand[] = []
+  for (let i = 0; i + 1 < bands.length; i++) {
+    const inBand = rows.filter((r) => r.medianMs + r.overheadMs >= bands[i] && r.medianMs + r.overheadMs < bands[i + 1])
+    const f = noiseFigures(inBand, cvLimit)
+    out.push({ fromMs: bands[i], toMs: bands[i + 1], blocks: f.blocks, medianCv: f.medianCv, shareOverLimit: f.shareOverLimit })
+  }
+  return out
+}
 
 export function noiseFigures(rows: readonly BlockRow[], cvLimit = 0.05): NoiseFigures {
   const cvs = rows.map((r) => r.cv)

@@ -24,7 +24,7 @@ export interface CampaignMeasurements {
 export function readCampaignMeasurements(dbFile: string, campaignId: string): CampaignMeasurements {
   const db = new Database(dbFile, { readonly: true, fileMustExist: true })
   try {
-    // A retried execution may store a key twice: keep each key's last row.
+    // An execution stores a block once; the last row per key also covers databases from before that rule.
     const blocks = db
       .prepare<[string], { key: string; medianMs: number; overheadMs: number; cv: number; noisy: number; samples: number }>(
         `SELECT m.key, m.median_ms AS medianMs, coalesce(m.overhead_ms, 0) AS overheadMs, m.cv, m.noisy, m.samples
