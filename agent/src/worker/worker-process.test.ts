@@ -37,7 +37,9 @@ t.test('a job measured in a worker: measurements in order, progress, result; the
   t.equal(result.measured, 4)
   t.same(ms.filter((m) => m.kind === 'block').map((m) => m.key).sort(), BLOCKS.slice(0, 4).sort(), 'every block but the skipped one')
   t.ok(ms.some((m) => m.kind === 'empty'), 'empty-graph overhead measured too')
-  t.ok(ms.every((m) => m.runtime === 'onnxruntime' && m.threads === 1 && m.medianMs > 0))
+  t.ok(ms.every((m) => m.runtime === 'onnxruntime' && m.threads === 1))
+  // A block's median has its overhead subtracted (a tiny head can come out at 0); what was timed is not 0.
+  t.ok(ms.every((m) => m.medianMs >= 0 && m.medianMs + (m.overheadMs ?? 0) > 0), 'every time plausible')
   t.same(progress, [0, 1, 2, 3, 4], 'windows of 2 slots: one block beside the empty graph of its shape')
   t.match(events, [{ state: 'started', purpose: 'measure', jobId: 'w-1' }, { state: 'exited', code: 0, signal: null }])
   t.notOk(alive(events[0].pid), 'the worker is gone')
