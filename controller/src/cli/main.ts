@@ -190,6 +190,7 @@ export function buildProgram(): Command {
     .option('--meta-batch <n>', 'tasks per meta-iteration (default 4)', int('--meta-batch'))
     .option('--outer-lr <lr>', 'Adam learning rate of the meta-update (default 0.001)', num('--outer-lr'))
     .option('--seed <n>', 'seed of initialisation and task sampling (default 1)', int('--seed'))
+    .option('--zero-head', 'start every task from a zero classifier head (the zeroing trick; kept in the checkpoint)')
     .option('--threads <n>', 'ONNX Runtime threads', int('--threads'), 1)
     .requiredOption('--out <file>', 'checkpoint file (written every --checkpoint-every iterations and at the end)')
     .option('--resume', 'continue the run stored at --out')

@@ -45,6 +45,8 @@ export interface MetaTrainCommandOptions {
   metaBatch?: number
   outerLr?: number
   seed?: number
+  /** Every task starts from a zero head (config.zeroHead). */
+  zeroHead?: boolean
   threads?: number
   out: string
   resume?: boolean
@@ -216,6 +218,7 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
           metaBatch: o.metaBatch,
           outerLr: o.outerLr,
           seed: o.seed,
+          zeroHead: o.zeroHead,
           engine,
           resumeFrom: ck,
           checkpoint: { path: out, every: o.checkpointEvery ?? 100 },

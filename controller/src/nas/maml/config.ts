@@ -15,6 +15,12 @@ export interface MamlConfig {
   seed: number
   /** Total meta-iterations of the run (a resumed run continues up to this count). */
   iterations: number
+  /**
+   * Every task starts from a zero head (the "zeroing trick" of Kao et al., ICLR 2022): the first
+   * inner step then turns the head into class prototypes of the support features, and the
+   * initialisation no longer favours a class order, which MAML's random labels cannot use.
+   */
+  zeroHead: boolean
 }
 
 export const MAML_DEFAULTS: Omit<MamlConfig, 'way' | 'shot' | 'query' | 'iterations'> = {
@@ -23,6 +29,7 @@ export const MAML_DEFAULTS: Omit<MamlConfig, 'way' | 'shot' | 'query' | 'iterati
   metaBatch: 4,
   outerLr: 1e-3,
   seed: 1,
+  zeroHead: false,
 }
 
 export function resolveMamlConfig(c: Partial<MamlConfig> & Pick<MamlConfig, 'way' | 'shot' | 'query' | 'iterations'>): MamlConfig {
@@ -36,9 +43,10 @@ export function resolveMamlConfig(c: Partial<MamlConfig> & Pick<MamlConfig, 'way
     metaBatch: c.metaBatch ?? MAML_DEFAULTS.metaBatch,
     outerLr: c.outerLr ?? MAML_DEFAULTS.outerLr,
     seed: c.seed ?? MAML_DEFAULTS.seed,
+    zeroHead: c.zeroHead ?? MAML_DEFAULTS.zeroHead,
   }
   const problems: string[] = []
-  const int = (k: keyof MamlConfig, min: number) => {
+  const int = (k: Exclude<keyof MamlConfig, 'zeroHead'>, min: number) => {
     if (!Number.isInteger(r[k]) || r[k] < min) problems.push(`${k} must be an integer >= ${min}, got ${r[k]}`)
   }
   int('way', 2)
@@ -50,6 +58,7 @@ export function resolveMamlConfig(c: Partial<MamlConfig> & Pick<MamlConfig, 'way
   int('seed', 0)
   if (!(r.innerLr >= 0 && Number.isFinite(r.innerLr))) problems.push(`innerLr must be a finite number >= 0, got ${r.innerLr}`)
   if (!(r.outerLr > 0 && Number.isFinite(r.outerLr))) problems.push(`outerLr must be a finite number > 0, got ${r.outerLr}`)
+  if (typeof r.zeroHead !== 'boolean') problems.push(`zeroHead must be true or false, got ${JSON.stringify(r.zeroHead)}`)
   if (problems.length > 0) throw MamlConfigInvalid(problems)
   return r
 }

@@ -6,6 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRng, isFleetnasError, type Architecture } from '@fleetnas/shared'
 import { TrainingEngine, createNetwork } from '../engine/engine.ts'
+import { paramView } from '../engine/param-layout.ts'
 import { adapt, adaptAndPredict, loadCheckpoint, metaEvaluate, metaTrain, predict, saveCheckpoint, type MetaTrainProgress } from './index.ts'
 import { arch, base, sampler, space, syntheticSampler } from './test-tasks.ts'
 
@@ -87,4 +88,29 @@ t.test('options are validated together; tasks must fit the network', async (t) =
     t.match(m, /outerLr/)
   }
   await t.rejects(metaTrain({ ...base, sampler: syntheticSampler(4, 1, 5), iterations: 1 }), { code: 'FLEETNAS_ERR_MAML_TASK_SHAPE' })
+})
+
+t.test('zeroHead: every task starts from a zero head, the setting survives resume, training still learns', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'fleetnas-maml-zero-'))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  const engine = new TrainingEngine()
+  t.teardown(() => engine.dispose())
+  const net = createNetwork(arch, space)
+  const head = (p: Float32Array) => ['head.fc.weight', 'head.fc.bias'].flatMap((n) => [...paramView(net.layout, p, n)])
+  const path = join(dir, 'zero.bin')
+  const start = await metaTrain({ ...base, iterations: 0, engine, zeroHead: true })
+  t.ok(head(start.params).every((v) => v === 0), 'the initial head is zero')
+  const before = await metaEvaluate(start, sampler, { tasks: 100, engine })
+  await metaTrain({ ...base, iterations: 100, metaBatch: 4, engine, zeroHead: true, checkpoint: { path } })
+  const loaded = await loadCheckpoint(path)
+  t.equal(loaded.config.zeroHead, true, 'kept in the checkpoint')
+  const resumed = await metaTrain({ ...base, iterations: 200, metaBatch: 4, engine, resumeFrom: loaded })
+  t.equal(resumed.config.zeroHead, true, 'a resumed run keeps it')
+  t.ok(head(resumed.params).every((v) => v === 0), 'the head stays zero after meta-updates')
+  t.not(resumed.params[0], start.params[0], 'the body is trained')
+  const after = await metaEvaluate(resumed, sampler, { tasks: 100, engine })
+  t.ok(after.accuracy > before.accuracy + 0.1, `accuracy ${before.accuracy.toFixed(3)} -> ${after.accuracy.toFixed(3)}`)
+  const plain = await metaTrain({ ...base, iterations: 1, engine })
+  t.equal(plain.config.zeroHead, false, 'off by default')
+  t.ok(head(plain.params).some((v) => v !== 0), 'a plain run trains its head')
 })

@@ -18,7 +18,7 @@ import type { TaskSampler, FewShotTask } from '../data/tasks.ts'
 import { createNetwork, type InnerTask, type Network, type TrainingEngine } from '../engine/engine.ts'
 import type { InnerLoopPool } from '../engine/inner-loop-pool.ts'
 import type { InnerLoopRunner } from '../engine/inner-loop-runner.ts'
-import { initParams, type SpaceIO } from '../engine/param-layout.ts'
+import { initParams, paramView, type ParamLayout, type SpaceIO } from '../engine/param-layout.ts'
 import { adamStep, createAdamState } from './adam.ts'
 import { resolveMamlConfig, type MamlConfig } from './config.ts'
 import { loadCheckpoint, saveCheckpoint, type Checkpoint } from './checkpoint.ts'
@@ -122,6 +122,12 @@ export async function metaGradient(
   return { grads: out, loss: loss / n, accuracy: acc / n }
 }
 
+/** Sets the classifier's weight and bias to zero (the zeroing trick, config.zeroHead). */
+export function zeroHeadParams(layout: ParamLayout, params: Float32Array): void {
+  paramView(layout, params, 'head.fc.weight').fill(0)
+  paramView(layout, params, 'head.fc.bias').fill(0)
+}
+
 function spaceFor(opts: MetaTrainOptions): SpaceIO {
   if (opts.space) return opts.space
   // Dataset samplers describe their images as {channels, height, width} (data/dataset.ts ImageShape).
@@ -129,12 +135,12 @@ function spaceFor(opts: MetaTrainOptions): SpaceIO {
   return { input: shape ? { c: shape.channels, h: shape.height, w: shape.width } : { ...DEFAULT_SPACE.input }, classes: opts.way }
 }
 
-const CONFIG_KEYS = ['way', 'shot', 'query', 'iterations', 'innerSteps', 'innerLr', 'metaBatch', 'outerLr', 'seed'] as const
+const CONFIG_KEYS = ['way', 'shot', 'query', 'iterations', 'innerSteps', 'innerLr', 'metaBatch', 'outerLr', 'seed', 'zeroHead'] as const
 
 /** Options given explicitly win; a resumed run takes the rest from its checkpoint, a new one from defaults. */
 function configFor(opts: MetaTrainOptions, from?: Checkpoint): MamlConfig {
   const given: Partial<MamlConfig> = {}
-  for (const k of CONFIG_KEYS) if (opts[k] !== undefined) given[k] = opts[k]
+  for (const k of CONFIG_KEYS) if (opts[k] !== undefined) (given as Record<string, unknown>)[k] = opts[k]
   return resolveMamlConfig({ ...from?.config, ...given } as MamlConfig)
 }
 
@@ -162,6 +168,7 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<Checkpoint> {
       adam: createAdamState(net.layout.size),
     }
   }
+  if (config.zeroHead) zeroHeadParams(net.layout, ck.params)
   const { runner, close } = openRunner(opts, config.metaBatch)
   const every = Math.max(1, opts.checkpoint?.every ?? 100)
   const metaGrad = new Float32Array(net.layout.size)
@@ -177,6 +184,7 @@ export async function metaTrain(opts: MetaTrainOptions): Promise<Checkpoint> {
     while (ck.iteration < config.iterations && !opts.signal?.aborted) {
       const { loss, accuracy } = await metaGradient(runner, net, ck.params, iterationTasks(ck.iteration), { steps: config.innerSteps, lr: config.innerLr }, metaGrad)
       adamStep(ck.params, metaGrad, ck.adam, { lr: config.outerLr })
+      if (config.zeroHead) zeroHeadParams(net.layout, ck.params)
       ck.iteration += 1
       tasksDone += config.metaBatch
       ck.metrics = { loss, accuracy }
