@@ -123,7 +123,7 @@ export async function metaGradient(
 }
 
 /** Sets the classifier's weight and bias to zero (the zeroing trick, config.zeroHead). */
-export function zeroHeadParams(layout: ParamLayout, params: Float32Array): void {
+function zeroHeadParams(layout: ParamLayout, params: Float32Array): void {
   paramView(layout, params, 'head.fc.weight').fill(0)
   paramView(layout, params, 'head.fc.bias').fill(0)
 }
