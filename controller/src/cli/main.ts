@@ -199,6 +199,7 @@ export function buildProgram(): Command {
     .option('--checkpoint-every <n>', 'iterations between checkpoints (default 100)', int('--checkpoint-every'))
     .option('--val-every <n>', 'validate on the val split every N iterations and at the end (default 0 = never)', int('--val-every'))
     .option('--val-tasks <n>', 'tasks per validation (default 100)', int('--val-tasks'))
+    .option('--val-way <n>', 'ways of the validation tasks (default: --way; useful with --zero-head trained at more ways)', int('--val-way'))
     .option('--size <px>', 'square image side (default 28)', int('--size'))
     .option('--channels <n>', 'folder dataset: 1 (grey, default) or 3 (RGB)', int('--channels'))
     .option('--invert <mode>', 'folder dataset: auto, true or false (ink = 1 for dark-on-light scans)', invertMode)

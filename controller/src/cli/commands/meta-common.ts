@@ -50,7 +50,7 @@ export interface RunRecord {
   dataset: DatasetChoice
   architectureId: string
   /** Validation results as training went. */
-  validation: { iteration: number; split: string; accuracy: number; ci95: number; tasks: number }[]
+  validation: { iteration: number; split: string; way?: number; accuracy: number; ci95: number; tasks: number }[]
   /** Wall time of meta-training across all (resumed) sessions, without validation. */
   trainMs: number
   updatedAt: string

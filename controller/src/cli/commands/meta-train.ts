@@ -59,6 +59,8 @@ export interface MetaTrainCommandOptions {
   /** Validate every N iterations (and at the end); 0 = never. */
   valEvery?: number
   valTasks?: number
+  /** Ways of the validation tasks (default: the training way; the head is re-sized, see withWay). */
+  valWay?: number
   checkpointEvery?: number
   /** Image side (default 28). */
   size?: number
@@ -134,6 +136,7 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
   const valEvery = o.valEvery ?? 0
   const valTasks = o.valTasks ?? 100
   if (valEvery > 0 && valTasks < 1) problems.push('--val-tasks must be >= 1')
+  if (o.valWay !== undefined && o.valWay < 2) problems.push('--val-way must be >= 2')
   let arch: Architecture = base?.arch ?? CONV4
   if (o.arch !== undefined && init !== undefined) problems.push('--arch does not apply with --init (the architecture is the checkpoint\'s)')
   else if (o.arch !== undefined) {
@@ -163,7 +166,8 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
   }
   const dataset = await openChosenDataset(choice, io.log)
   const sampler = createTaskSampler(dataset, { way, shot, query, split: 'train' })
-  const valSampler = valEvery > 0 ? validationSampler(dataset, way, shot, query, io.log) : undefined
+  const valWay = o.valWay ?? way
+  const valSampler = valEvery > 0 ? validationSampler(dataset, valWay, shot, query, io.log) : undefined
 
   const space = { input: { c: dataset.shape.channels, h: dataset.shape.height, w: dataset.shape.width }, classes: way }
   const id = architectureId(arch)
@@ -237,10 +241,10 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
       }
       run.trainMs = trainMsBefore + trainMsThisSession
       if (valSampler && !interrupted && (ck.iteration % valEvery === 0 || ck.iteration === iterations)) {
-        const r = await metaEvaluate(ck, valSampler, { tasks: valTasks, engine })
-        lastValidation = { iteration: ck.iteration, split: 'val', accuracy: r.accuracy, ci95: r.ci95, tasks: r.tasks }
+        const r = await metaEvaluate(await withWay(ck, valWay), valSampler, { tasks: valTasks, engine })
+        lastValidation = { iteration: ck.iteration, split: 'val', way: valWay, accuracy: r.accuracy, ci95: r.ci95, tasks: r.tasks }
         run.validation.push(lastValidation)
-        progress.log(`validation at iteration ${ck.iteration}: ${percent(r.accuracy)} ± ${percent(r.ci95)} (${r.tasks} val tasks)`)
+        progress.log(`validation at iteration ${ck.iteration}: ${percent(r.accuracy)} ± ${percent(r.ci95)} (${r.tasks} ${valWay}-way val tasks)`)
       }
       await writeRunRecord(out, run)
     }
