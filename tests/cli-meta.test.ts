@@ -199,7 +199,7 @@ t.test('a zero-head run trains at one way and validates at another', async (t) =
   // At another way the default inner rate keeps one support example's pull on its class column.
   const wider = await cli(['meta-eval', '--checkpoint', out, '--way', '5', '--tasks', '3', '--json'])
   exits0(t, wider, 'meta-eval --way 5')
-  t.equal(JSON.parse(wider.stdout).innerLr, (ck.config.innerLr * 3) / 5, 'inner lr scaled by training way / way')
+  t.equal(JSON.parse(wider.stdout).innerLr, (ck.config.innerLr * 5) / 3, 'inner lr scaled by way / training way')
   const given = await cli(['meta-eval', '--checkpoint', out, '--way', '5', '--tasks', '3', '--inner-lr', '0.3', '--json'])
   t.equal(JSON.parse(given.stdout).innerLr, 0.3, 'an explicit --inner-lr wins')
   const bad = await cli(['meta-train', ...TRAIN, '--iterations', '1', '--val-every', '1', '--val-way', '1', '--out', join(dir.path, 'bad.ckpt')])

@@ -140,8 +140,8 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
  *
  * A zero-head checkpoint (config.zeroHead) has an all-zero head, so re-sizing changes nothing but
  * the inner learning rate: the support loss is a mean over way x shot examples, so a step moves each
- * class column by about its class's mean feature / way. The default inner rate is scaled by
- * trainWay / way to keep that step (and so the logits' scale) as in training. On Omniglot, a Conv4 trained
+ * class column by about lr x its class's mean feature / way. The default inner rate is scaled by
+ * way / trainWay to keep that step (and so the logits' scale) as in training. On Omniglot, a Conv4 trained
  * 20-way at lr 0.4 scored 93.5% 5-way 1-shot at lr 0.4 and 96.6% at the matched 0.1.
  */
 export async function withWay(ck: Checkpoint, way: number): Promise<Checkpoint> {
@@ -166,7 +166,7 @@ export async function withWay(ck: Checkpoint, way: number): Promise<Checkpoint> 
     }
   }
   const zeros = new Float32Array(to.layout.size)
-  const innerLr = ck.config.zeroHead ? (ck.config.innerLr * ck.space.classes) / way : ck.config.innerLr
+  const innerLr = ck.config.zeroHead ? (ck.config.innerLr * way) / ck.space.classes : ck.config.innerLr
   return { ...ck, space, config: { ...ck.config, way, innerLr }, params, adam: { m: zeros, v: zeros, t: 0 } }
 }
 
