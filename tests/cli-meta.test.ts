@@ -196,7 +196,7 @@ t.test('a zero-head run trains at one way and validates at another', async (t) =
   t.match(run.stderr, /\(4 5-way val tasks\)/)
   const ck = await loadCheckpoint(out)
   t.equal(ck.space.classes, 3, 'the checkpoint keeps its training head')
-  // At another way the default inner rate keeps one support example's pull on its class column.
+  // At another way the default inner rate keeps a step's pull on each class column as in training.
   const wider = await cli(['meta-eval', '--checkpoint', out, '--way', '5', '--tasks', '3', '--json'])
   exits0(t, wider, 'meta-eval --way 5')
   t.equal(JSON.parse(wider.stdout).innerLr, (ck.config.innerLr * 5) / 3, 'inner lr scaled by way / training way')
