@@ -4,7 +4,9 @@
  * Starts a controller (embedded broker, temp data dir, insecure) and one agent process on this
  * machine; measures the agent's idle RSS and CPU while connected; runs a campaign over the default
  * space's blocks (onnxruntime, default measurement settings) and a second one over the same blocks;
- * prints throughput, noise (cv), the noisy-flag count and repeatability beside their targets.
+ * prints throughput, noise (cv), the noisy-flag count and repeatability beside their targets. Before
+ * and after the campaigns it times a seeded few blocks alone (noise-floor.ts), so the cv figures
+ * can be read against what single runs spread on this machine anyway.
  *
  *   npm run bench:profiling -- --sample 500        quick check on a seeded subset
  *   npm run bench:profiling -- --json out.json     full space, figures also written as JSON
@@ -20,6 +22,7 @@ import { noiseBySize, noiseFigures, repeatability, median, type NoiseFigures, ty
 import { fileVersions, renderVersions } from './lib/code-version.ts'
 import { startBenchFleet } from './lib/fleet.ts'
 import { loadAverage, machineInfo } from './lib/machine.ts'
+import { measureNoiseFloor, type NoiseFloor } from './lib/noise-floor.ts'
 import { idleUsage, type IdleUsage } from './lib/proc-usage.ts'
 import { progressLine } from './lib/progress-line.ts'
 import { readCampaignMeasurements, type CampaignMeasurements } from './lib/stored-measurements.ts'
@@ -28,6 +31,7 @@ import { atMost, mb, mins, pct, pct1, renderTargets, type TargetRow } from './li
 const TARGET = { wholeSpaceMin: 30, medianCv: 0.03, shareOver5: 0.05, repeatability: 0.03, idleRssMB: 120, idleCpuPercent: 1 }
 const CV_LIMIT = 0.05
 const SETTLE_MS = 5_000
+const FLOOR_BLOCKS = 24
 
 interface Options {
   sample?: number
@@ -96,6 +100,17 @@ function printCampaign(label: string, f: CampaignFigures): void {
   )
 }
 
+async function noiseFloor(progress: ReturnType<typeof progressLine>, threads: number, when: string): Promise<NoiseFloor> {
+  progress.update(`machine noise floor ${when}: timing ${FLOOR_BLOCKS} blocks alone ...`)
+  const f = await measureNoiseFloor({ blocks: FLOOR_BLOCKS, threads, cvLimit: CV_LIMIT })
+  progress.done()
+  console.log(
+    `machine noise floor ${when}: ${f.blocks} blocks each timed alone for ${f.msPerBlock} ms (single runs, no rounds): ` +
+      `median cv ${pct(f.medianCv)}, above ${pct(CV_LIMIT)}: ${pct(f.shareOverLimit)}; a pure JavaScript loop: cv ${pct(f.jsLoopCv)}`,
+  )
+  return f
+}
+
 async function main(): Promise<void> {
   const opts = parseOptions(process.argv)
   const machine = machineInfo()
@@ -129,6 +144,9 @@ async function main(): Promise<void> {
     progress.done()
     console.log(`agent idle (connected, before campaigns): RSS ${mb(idleBefore.rssMB)} (peak ${mb(idleBefore.peakRssMB)}), CPU ${pct1(idleBefore.cpuPercent)} of one core over ${idleBefore.windowS.toFixed(0)} s`)
 
+    // The machine's floor, in this process while the agent idles: what single runs spread here anyway.
+    const floorBefore = await noiseFloor(progress, opts.threads, 'before the campaigns')
+
     const dbFile = fleet.controller.store.file
     const request = { deviceId: device.id, threads: opts.threads, sample: opts.sample, seed: opts.sample ? opts.seed : undefined }
     const timeoutMs = opts.timeoutMin * 60_000
@@ -151,6 +169,7 @@ async function main(): Promise<void> {
       )
     }
 
+    const floorAfter = await noiseFloor(progress, opts.threads, 'after the campaigns')
     await new Promise((r) => setTimeout(r, SETTLE_MS))
     progress.update(`agent idle after the campaigns: measuring over ${opts.idleWindow} s ...`)
     const idleAfter: IdleUsage = await idleUsage(agent.pid, opts.idleWindow * 1000)
@@ -161,10 +180,11 @@ async function main(): Promise<void> {
     // Whole-space time: measured when the whole space ran, else projected from the sample's rate.
     const wholeMin = blocks === spaceBlocks ? run1.wallMs / 60_000 : spaceBlocks / first.blocksPerMin
     const cvMedians = [first.noise.medianCv, ...(second ? [second.noise.medianCv] : [])]
+    const floorNote = (f: (n: NoiseFloor) => number) => `blocks timed alone: ${pct(f(floorBefore))} before, ${pct(f(floorAfter))} after`
     const rows: TargetRow[] = [
       atMost(`whole default space at ${opts.threads} thread(s)`, wholeMin, TARGET.wholeSpaceMin, mins, blocks === spaceBlocks ? 'measured, campaign 1' : `projected from ${blocks} blocks`),
-      atMost('median cv (campaign 1)', first.noise.medianCv, TARGET.medianCv, pct, second ? `campaign 2: ${pct(second.noise.medianCv)}` : undefined),
-      atMost(`blocks above ${pct(CV_LIMIT)} cv (campaign 1)`, first.noise.shareOverLimit, TARGET.shareOver5, pct, `${first.noise.noisyFlags} flagged noisy`),
+      atMost('median cv (campaign 1)', first.noise.medianCv, TARGET.medianCv, pct, `${second ? `campaign 2: ${pct(second.noise.medianCv)}; ` : ''}${floorNote((n) => n.medianCv)}`),
+      atMost(`blocks above ${pct(CV_LIMIT)} cv (campaign 1)`, first.noise.shareOverLimit, TARGET.shareOver5, pct, `${first.noise.noisyFlags} flagged noisy; ${floorNote((n) => n.shareOverLimit)}`),
       ...(repeat ? [atMost('repeatability (median rel. diff)', repeat.medianRelDiff, TARGET.repeatability, pct, `${repeat.common} blocks`)] : []),
       atMost('agent idle RSS', Math.max(idleBefore.rssMB, idleAfter.rssMB), TARGET.idleRssMB, mb, `before ${mb(idleBefore.rssMB)}, after ${mb(idleAfter.rssMB)}`),
       atMost('agent idle CPU (% of one core)', Math.max(idleBefore.cpuPercent, idleAfter.cpuPercent), TARGET.idleCpuPercent, pct1, `before ${pct1(idleBefore.cpuPercent)}, after ${pct1(idleAfter.cpuPercent)}`),
@@ -188,6 +208,7 @@ async function main(): Promise<void> {
         medianCvOfCampaigns: median(cvMedians),
         repeatability: repeat,
         idle: { before: idleBefore, after: idleAfter },
+        noiseFloor: { before: floorBefore, after: floorAfter },
         targets: rows,
       }
       await writeFile(opts.json, `${JSON.stringify(report, null, 2)}\n`)
