@@ -88,6 +88,16 @@ function fakeRunner(noiseOf: (key: string) => number, log: string[] = []): Runne
   }
 }
 
+t.test('times are reported to the nanosecond: a few-microsecond block keeps its digits', async (t) => {
+  const constant = (ms: number): PreparedTarget => ({ inputDims: [1, 8, 7, 7], run: async (count) => Array(count).fill(ms), release: async () => {} })
+  const runner: Runner = { ...fakeRunner(() => 0), prepare: async (target) => constant(target.kind === 'empty' ? 0.001235 : 0.012346) }
+  const ms: Measurement[] = []
+  await measureTargets({ runner, settings: { ...FAST, warmupMs: 0, minTimeMs: 0, referenceEvery: 0 }, targets: targets(KEYS.slice(0, 1)), onMeasurement: (m) => void ms.push(m) })
+  const block = ms.find((m) => m.kind === 'block')!
+  t.equal(block.overheadMs, 0.001235)
+  t.equal(block.medianMs, 0.011111, '12.346 us gross less 1.235 us overhead, not rounded to 0.1 us')
+})
+
 t.test('rounds are interleaved round-robin across the window', async (t) => {
   const log: string[] = []
   const runner = fakeRunner(() => 0, log)
