@@ -54,7 +54,7 @@ export interface MeasureLoopResult {
 
 /**
  * Times go out to the nanosecond: most blocks take a few microseconds net of the call overhead,
- * where 0.1 us steps would be 2-3% of the figure.
+ * where 0.1 us steps would be 1-3% of the figure.
  */
 const roundNs = (ms: number) => Math.round(ms * 1e6) / 1e6
 const round4 = (v: number) => Math.round(v * 1e4) / 1e4
