@@ -127,6 +127,83 @@ t.test('a noisy block is measured again and flagged when it stays noisy', async 
   t.equal(ms.filter((m) => m.kind === 'reference').length, 0, 'referenceEvery 0 disables the reference')
 })
 
+/**
+ * A runner with scripted timings: `timing(key, reading)` gives the run times of a target's
+ * `reading`-th preparation (0 the first time it is measured, 1 when measured again), run by run.
+ */
+function scriptedRunner(timing: (key: string, reading: number) => (run: number) => number, prepared = new Map<string, number>()): Runner {
+  return {
+    ...fakeRunner(() => 0),
+    async prepare(target) {
+      const reading = prepared.get(target.key) ?? 0
+      prepared.set(target.key, reading + 1)
+      const at = timing(target.key, reading)
+      let i = 0
+      return {
+        inputDims: target.kind === 'empty' ? target.inputDims : [1, 8, 7, 7],
+        run: async (count) => Array.from({ length: count }, () => at(i++)),
+        release: async () => {},
+      }
+    },
+  }
+}
+
+t.test('the median\'s bootstrap interval is reported net of the overhead, to the ns', async (t) => {
+  const ms: Measurement[] = []
+  // Gross 12 +- 1 us around an overhead of exactly 2 us.
+  const runner = scriptedRunner((key) => (run) => (key.startsWith('empty') ? 0.002 : 0.012 + 0.001 * Math.sin(run * 2.4)))
+  await measureTargets({ runner, settings: { ...FAST, warmupMs: 0, minTimeMs: 0, referenceEvery: 0 }, targets: targets(KEYS.slice(0, 1)), onMeasurement: (m) => void ms.push(m) })
+  const block = ms.find((m) => m.kind === 'block')!
+  t.ok(block.ciLowMs! < block.medianMs && block.medianMs < block.ciHighMs!, `${block.ciLowMs} < ${block.medianMs} < ${block.ciHighMs}`)
+  t.ok(block.ciLowMs! > 0.009 && block.ciHighMs! < 0.011, 'net of the 2 us overhead')
+  t.equal(block.ciLowMs, Math.round(block.ciLowMs! * 1e6) / 1e6, 'rounded to the ns')
+  const empty = ms.find((m) => m.kind === 'empty')!
+  t.same([empty.ciLowMs, empty.medianMs, empty.ciHighMs], [0.002, 0.002, 0.002], 'every measurement carries one')
+  t.notOk('belowOverhead' in block, 'a resolved block is not flagged')
+})
+
+t.test('a target not above its overhead is measured again, and flagged belowOverhead only if it stays so', async (t) => {
+  const OVERHEAD = 0.01
+  const [stays, recovers, resolved, noisyFirst] = KEYS
+  const prepared = new Map<string, number>()
+  const runner = scriptedRunner((key, reading) => {
+    if (key.startsWith('empty')) return () => OVERHEAD
+    if (key === stays) return () => OVERHEAD // net 0 both times
+    if (key === recovers) return () => (reading === 0 ? OVERHEAD : OVERHEAD + 0.005) // net 0, then 5 us
+    if (key === resolved) return () => OVERHEAD + 0.02
+    // noisyFirst: a positive but noisy reading, then a quiet one at the overhead: the positive one is kept.
+    return reading === 0 ? (run) => OVERHEAD + (run % 2 === 0 ? 0.01 : 0.05) : () => OVERHEAD
+  }, prepared)
+  const ms: Measurement[] = []
+  const progress: number[] = []
+  const result = await measureTargets({
+    runner,
+    settings: { ...FAST, warmupMs: 0, minTimeMs: 0, maxCv: 0.1, referenceEvery: 0 },
+    targets: targets([stays, recovers, resolved, noisyFirst]),
+    onMeasurement: (m) => void ms.push(m),
+    onProgress: (done) => void progress.push(done),
+  })
+  const blocks = ms.filter((m) => m.kind === 'block')
+  t.same(blocks.map((m) => m.key).sort(), [stays, recovers, resolved, noisyFirst].sort(), 'every target reported once')
+  t.equal(result.measured, 4)
+  t.equal(progress.at(-1), 4)
+  const byKey = new Map(blocks.map((m) => [m.key, m]))
+  t.same([prepared.get(stays), prepared.get(recovers), prepared.get(resolved), prepared.get(noisyFirst)], [2, 2, 1, 2], 'measured again once, the resolved one not')
+  t.equal(byKey.get(stays)!.medianMs, 0)
+  t.equal(byKey.get(stays)!.belowOverhead, true, 'still at the overhead the second time: flagged')
+  t.equal(byKey.get(stays)!.noisy, false, 'a steady target is not noisy')
+  t.equal(byKey.get(recovers)!.medianMs, 0.005, 'the positive second reading is kept')
+  t.notOk('belowOverhead' in byKey.get(recovers)!, 'and not flagged')
+  t.equal(byKey.get(resolved)!.medianMs, 0.02)
+  t.notOk('belowOverhead' in byKey.get(resolved)!)
+  const kept = byKey.get(noisyFirst)!
+  t.ok(kept.medianMs > 0 && kept.noisy, `a positive noisy reading beats a quiet one at the overhead (median ${kept.medianMs}, cv ${kept.cv})`)
+  t.notOk('belowOverhead' in kept)
+  t.equal(result.noisy, 1)
+  const order = blocks.map((m) => m.key)
+  t.equal(order[0], resolved, 'the resolved target is reported first, the others at the end of the job')
+})
+
 t.test('cancel stops between runs and reports nothing half-measured', async (t) => {
   const abort = new AbortController()
   const ms: Measurement[] = []

@@ -6,14 +6,17 @@
  * - each target warmed up by count and by time;
  * - timed runs spread over `rounds` interleaved rounds (round-robin across the window) until both
  *   minRuns and minTimeMs are reached, capped by maxRuns; a burst of load hits one round only;
- * - statistics once, in stats.ts (median of round medians, p10, p90, mean, std, cv);
+ * - statistics once, in stats.ts (median of round medians with its 95% bootstrap interval, p10,
+ *   p90, mean, std, cv);
  * - the empty graph of each input shape in a window timed in the same rounds as its targets
  *   (kind 'empty') and subtracted from them (reported as overheadMs);
  * - a fixed reference block measured at the start and after every `referenceEvery` targets
  *   (kind 'reference') so drift (heat, throttling, other load) shows in the data;
  * - temperature, frequency and throttle read before and after each window;
- * - a target whose cv is above maxCv is measured again at the end of the job, and flagged noisy
- *   if it stays so;
+ * - a target whose cv is above maxCv, or whose net median is 0 (not above the overhead of the
+ *   empty graph), is measured again at the end of the job; the better reading is kept (a positive
+ *   net median first, then the lower cv), flagged noisy if its cv stays above maxCv and
+ *   belowOverhead if its net median stays 0;
  * - an AbortSignal stops between runs; a partly measured window is dropped, never reported.
  */
 import { createRng, parseBlockKey, type Measurement, type MeasureSettings } from '@fleetnas/shared'
@@ -193,6 +196,16 @@ export function planWindows<T extends MeasureTarget>(targets: readonly T[], size
   return rng.shuffle(windows)
 }
 
+/** The net median as reported (to the ns) is 0: the target is not resolved above the overhead. */
+const isBelowOverhead = (st: TimingStats) => roundNs(st.medianMs) <= 0
+
+/** Of two readings of one target: the one with a positive net median, then the lower cv. */
+function betterReading(first: WindowResult, again: WindowResult): WindowResult {
+  const under = [first, again].map((r) => isBelowOverhead(r.stats))
+  if (under[0] !== under[1]) return under[0] ? again : first
+  return again.stats.cv <= first.stats.cv ? again : first
+}
+
 interface WindowResult {
   target: MeasureTarget
   stats: TimingStats
@@ -210,7 +223,7 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
   let done = 0
   let noisyCount = 0
 
-  const emit = async (target: MeasureTarget, kind: Measurement['kind'], stats: TimingStats, noisy: boolean, overheadMs: number | undefined, before: Environment, after: Environment) => {
+  const emit = async (target: MeasureTarget, kind: Measurement['kind'], stats: TimingStats, noisy: boolean, overheadMs: number | undefined, before: Environment, after: Environment, belowOverhead = false) => {
     const m: Measurement = {
       key: target.key,
       kind,
@@ -218,6 +231,8 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
       backend: runner.backend,
       threads: runner.threads,
       medianMs: roundNs(stats.medianMs),
+      ciLowMs: roundNs(stats.ciLowMs),
+      ciHighMs: roundNs(stats.ciHighMs),
       p10Ms: roundNs(stats.p10Ms),
       p90Ms: roundNs(stats.p90Ms),
       meanMs: roundNs(stats.meanMs),
@@ -231,6 +246,7 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
       time: new Date().toISOString(),
     }
     if (overheadMs !== undefined) m.overheadMs = roundNs(overheadMs)
+    if (belowOverhead) m.belowOverhead = true
     await opts.onMeasurement(m)
   }
 
@@ -311,8 +327,10 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
     }
   }
 
-  // A target noisier than maxCv is measured again at the end of the job, in other company and
-  // well after the burst that disturbed it; the quieter of its two measurements is kept.
+  // A target noisier than maxCv, or not measurably slower than its empty graph, is measured again
+  // at the end of the job, in other company and well after the burst that disturbed it; the better
+  // of its two measurements is kept.
+  const isNoisy = (r: WindowResult) => r.stats.cv > settings.maxCv
   const deferred = new Map<string, WindowResult>()
   opts.onProgress?.(0, total)
   for (const window of planWindows(opts.targets, windowSize, seed)) {
@@ -320,7 +338,7 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
     const results = await measureWindow(window)
     let emitted = 0
     for (const r of results) {
-      if (r.stats.cv > settings.maxCv) {
+      if (isNoisy(r) || isBelowOverhead(r.stats)) {
         deferred.set(r.target.key, r)
         continue
       }
@@ -333,11 +351,9 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
     checkAbort(signal)
     const results = await measureWindow(window)
     for (const again of results) {
-      const first = deferred.get(again.target.key)!
-      const r = again.stats.cv <= first.stats.cv ? again : first
-      const noisy = r.stats.cv > settings.maxCv
-      if (noisy) noisyCount++
-      await emit(r.target, r.target.kind === 'architecture' ? 'architecture' : 'block', r.stats, noisy, r.overheadMs, r.before, r.after)
+      const r = betterReading(deferred.get(again.target.key)!, again)
+      if (isNoisy(r)) noisyCount++
+      await emit(r.target, r.target.kind === 'architecture' ? 'architecture' : 'block', r.stats, isNoisy(r), r.overheadMs, r.before, r.after, isBelowOverhead(r.stats))
     }
     await afterTargets(results.length)
   }

@@ -153,6 +153,9 @@ export const MeasurementSchema = Type.Object({
   backend: Type.String({ maxLength: 64 }),
   threads: Type.Integer({ minimum: 1, maximum: 256 }),
   medianMs: Num(),
+  /** 95% bootstrap interval of medianMs over rounds and samples, net of overheadMs (older agents omit it). */
+  ciLowMs: Type.Optional(Num()),
+  ciHighMs: Type.Optional(Num()),
   p10Ms: Num(),
   p90Ms: Num(),
   meanMs: Num(),
@@ -164,6 +167,12 @@ export const MeasurementSchema = Type.Object({
   noisy: Type.Boolean(),
   /** Empty-session overhead already subtracted from the statistics above. */
   overheadMs: Type.Optional(Num()),
+  /**
+   * The net median is at or below 0: the target runs faster than the call overhead can resolve;
+   * medianMs is then the gross median minus overhead clamped at 0, and the LUT must not present it
+   * as a latency. Older agents omit it.
+   */
+  belowOverhead: Type.Optional(Type.Boolean()),
   before: Type.Optional(EnvironmentSchema),
   after: Type.Optional(EnvironmentSchema),
   time: Time,

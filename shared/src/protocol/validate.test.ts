@@ -95,7 +95,11 @@ const examples: { [K in MessageKind]: MessageOf[K][] } = {
     { v: 1, deviceId: 'pi4-01', jobId: 'job-1', state: 'IN_PROGRESS', progress: { done: 3, total: 10 }, time },
     { v: 1, deviceId: 'pi4-01', jobId: 'job-1', state: 'FAILED', reason: 'out of memory', time },
   ],
-  results: [{ v: 1, deviceId: 'pi4-01', jobId: 'job-1', seq: 0, measurements: [measurement] }],
+  results: [
+    { v: 1, deviceId: 'pi4-01', jobId: 'job-1', seq: 0, measurements: [measurement] },
+    // From an agent that reports the median's interval and the below-overhead flag (older ones omit them).
+    { v: 1, deviceId: 'pi4-01', jobId: 'job-1', seq: 1, measurements: [{ ...measurement, ciLowMs: 0.41, ciHighMs: 0.44 }, { ...measurement, key: 'head-gap-fc-i1x1x64-o5', medianMs: 0, p10Ms: 0, ciLowMs: 0, ciHighMs: 0.0004, belowOverhead: true }] },
+  ],
   acks: [{ v: 1, jobId: 'job-1', seqs: [0, 1, 2] }],
 }
 
@@ -230,6 +234,9 @@ t.test('every field of the wrong type is rejected naming its path', async (t) =>
   expectReject(t, 'results', m0({ threads: 1.5 }), '/measurements/0/threads', 'fractional threads')
   expectReject(t, 'results', m0({ runtime: 'tflite' as any }), '/measurements/0/runtime', 'unknown runtime')
   expectReject(t, 'results', m0({ noisy: 0 as any }), '/measurements/0/noisy', 'number as boolean')
+  expectReject(t, 'results', m0({ ciLowMs: -0.1 }), '/measurements/0/ciLowMs', 'negative interval end')
+  expectReject(t, 'results', m0({ ciHighMs: '0.5' as any }), '/measurements/0/ciHighMs', 'interval end as string')
+  expectReject(t, 'results', m0({ belowOverhead: 1 as any }), '/measurements/0/belowOverhead', 'number as boolean')
   expectReject(t, 'results', m0({ before: { throttled: 'no' as any } }), '/measurements/0/before/throttled', 'env type')
   expectReject(t, 'results', m0({ key: '' }), '/measurements/0/key', 'empty key')
   expectReject(t, 'results', { ...examples.results[0], deviceId: 'a/b' }, '/deviceId', 'id with a slash')
