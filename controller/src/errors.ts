@@ -34,9 +34,14 @@ export const CampaignNotFound = defineError('FLEETNAS_ERR_CAMPAIGN_NOT_FOUND', 4
 export const CampaignNoBlocks = defineError(
   'FLEETNAS_ERR_CAMPAIGN_NO_BLOCKS',
   400,
-  (why: string) => `a campaign needs blocks: ${why}`,
+  (why: string) => `a campaign needs something to measure: ${why}`,
 )
 export const CampaignBlockInvalid = defineError('FLEETNAS_ERR_CAMPAIGN_BLOCK_INVALID', 400, (why: string) => `invalid block in campaign: ${why}`)
+export const CampaignArchitectureInvalid = defineError(
+  'FLEETNAS_ERR_CAMPAIGN_ARCHITECTURE_INVALID',
+  400,
+  (why: string) => `invalid architecture in campaign: ${why}`,
+)
 export const CampaignUnknownDevice = defineError(
   'FLEETNAS_ERR_CAMPAIGN_UNKNOWN_DEVICE',
   400,
@@ -57,6 +62,24 @@ export const LutNotFound = defineError(
   'FLEETNAS_ERR_LUT_NOT_FOUND',
   404,
   (profile: string, runtime: string, threads: number) => `no LUT for hardware profile ${profile}, runtime ${runtime}, ${threads} thread(s); GET /v1/luts lists the LUTs that exist`,
+)
+
+export const ArchitectureInvalid = defineError(
+  'FLEETNAS_ERR_ARCHITECTURE_INVALID',
+  400,
+  (why: string) => `${why}; an architecture id looks like g1_conv-k3-w64-mp_dwsep-k5-w32-s2 (see README "Search space")`,
+)
+export const LatencyModelNotFound = defineError(
+  'FLEETNAS_ERR_LATENCY_MODEL_NOT_FOUND',
+  404,
+  (profile: string, runtime: string, threads: number) =>
+    `no LUT for hardware profile ${profile}, runtime ${runtime}, ${threads} thread(s), so no latency model; profile blocks first (POST /v1/campaigns), GET /v1/luts lists the LUTs`,
+)
+
+export const DashboardLoginCode = defineError(
+  'FLEETNAS_ERR_DASHBOARD_LOGIN_CODE',
+  401,
+  () => 'this login link was used already or has expired; ask for a new one (POST /v1/dashboard/login-links, or restart `fleetnas demo`) or log in with the API token',
 )
 
 export const BrokerUnavailable = defineError(

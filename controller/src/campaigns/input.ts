@@ -11,7 +11,21 @@ export const CampaignInputSchema = Type.Object(
     blocks: Type.Optional(Type.Array(BlockSpecSchema, { maxItems: 20000 })),
     /** Every block key of the default search space. */
     searchSpace: Type.Optional(Type.Literal('default')),
-    /** Measure a seeded random sample of this many of the keys. */
+    /** Architecture ids measured whole (e.g. to check a prediction); see README "Search space". */
+    architectures: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 2000 })),
+    /**
+     * A seeded random set of `count` architectures of the default space, measured whole: the
+     * calibration set the LUT's latency model is fitted on.
+     */
+    calibration: Type.Optional(
+      Type.Object(
+        { count: Type.Integer({ minimum: 1, maximum: 2000 }), seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })) },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Also measure every block of those architectures (default true: the latency model needs both). */
+    architectureBlocks: Type.Optional(Type.Boolean()),
+    /** Measure a seeded random sample of this many of the block keys (architectures are not sampled). */
     sample: Type.Optional(Type.Integer({ minimum: 1, maximum: 20000 })),
     /** Seed of the sample (default 1). */
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),

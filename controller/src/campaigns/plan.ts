@@ -1,15 +1,42 @@
 /**
- * Turns a campaign request into what gets stored: the block keys (explicit blocks, the default
- * search space, optionally a seeded sample) and one execution per (device, runtime, threads) over
+ * Turns a campaign request into what gets stored: its targets (explicit blocks, the default search
+ * space, optionally a seeded sample of those; architectures by id and a seeded calibration set,
+ * with their blocks unless told otherwise) and one execution per (device, runtime, threads) over
  * the target devices known now. Pure apart from reading devices; throws catalogue errors.
  */
-import { blockKey, checkBlock, createRng, isFleetnasError, spaceBlockKeys, type RuntimeName } from '@fleetnas/shared'
+import {
+  architectureBlocks,
+  architectureId,
+  blockKey,
+  calibrationArchitectures,
+  checkBlock,
+  createRng,
+  isFleetnasError,
+  parseArchitectureId,
+  spaceBlockKeys,
+  type Architecture,
+  type RuntimeName,
+} from '@fleetnas/shared'
 import type { Device } from '../store/devices.ts'
-import { CampaignBlockInvalid, CampaignNoBlocks, CampaignNoTargets, CampaignUnknownDevice } from '../errors.ts'
+import type { CampaignKey } from '../store/campaigns.ts'
+import { CampaignArchitectureInvalid, CampaignBlockInvalid, CampaignNoBlocks, CampaignNoTargets, CampaignUnknownDevice } from '../errors.ts'
 import type { CampaignInput } from './input.ts'
 
-export function planKeys(input: CampaignInput): string[] {
-  if (input.blocks === undefined && input.searchSpace === undefined) throw CampaignNoBlocks('give `blocks` (block specs) or `searchSpace: "default"`')
+function requestedArchitectures(input: CampaignInput): Architecture[] {
+  const archs = new Map<string, Architecture>()
+  input.architectures?.forEach((id, i) => {
+    try {
+      archs.set(id, parseArchitectureId(id))
+    } catch (e) {
+      if (isFleetnasError(e)) throw CampaignArchitectureInvalid(`architectures/${i}: ${e.message}`)
+      throw e
+    }
+  })
+  if (input.calibration) for (const a of calibrationArchitectures(input.calibration.count, input.calibration.seed ?? 1)) archs.set(architectureId(a), a)
+  return [...archs.values()]
+}
+
+function sampledBlockKeys(input: CampaignInput): string[] {
   const keys = new Set<string>()
   input.blocks?.forEach((b, i) => {
     try {
@@ -21,7 +48,6 @@ export function planKeys(input: CampaignInput): string[] {
   })
   if (input.searchSpace === 'default') for (const k of spaceBlockKeys()) keys.add(k)
   let list = [...keys]
-  if (list.length === 0) throw CampaignNoBlocks('`blocks` is empty')
   if (input.sample !== undefined && input.sample < list.length) {
     const order = new Map(list.map((k, i) => [k, i]))
     list = createRng(input.seed ?? 1)
@@ -30,6 +56,19 @@ export function planKeys(input: CampaignInput): string[] {
       .sort((a, b) => order.get(a)! - order.get(b)!)
   }
   return list
+}
+
+export function planKeys(input: CampaignInput): CampaignKey[] {
+  if (input.blocks === undefined && input.searchSpace === undefined && input.architectures === undefined && input.calibration === undefined)
+    throw CampaignNoBlocks('give `blocks` (block specs), `searchSpace: "default"`, `architectures` (ids) or `calibration: {count, seed}`')
+  const archs = requestedArchitectures(input)
+  const blocks = new Set(sampledBlockKeys(input))
+  if (input.architectureBlocks !== false) for (const a of archs) for (const b of architectureBlocks(a)) blocks.add(blockKey(b))
+  if (blocks.size === 0 && archs.length === 0) throw CampaignNoBlocks('`blocks` and `architectures` are empty')
+  return [
+    ...[...blocks].map((key): CampaignKey => ({ kind: 'block', key })),
+    ...archs.map((a): CampaignKey => ({ kind: 'architecture', key: architectureId(a) })),
+  ]
 }
 
 export interface PlannedExecution {

@@ -170,7 +170,7 @@ t.test('LUTs: median of device medians, list, JSON and CSV', async (t) => {
   t.equal(csv.status, 200)
   t.match(csv.headers['content-type'], /text\/csv/)
   const lines = csv.body.trim().split('\n')
-  t.equal(lines[0], 'key,backend,median_ms,p10_ms,p90_ms,cv,samples,devices,spread_ms,noisy,updated_at')
+  t.equal(lines[0], 'key,backend,median_ms,ci_low_ms,ci_high_ms,p10_ms,p90_ms,cv,samples,devices,spread_ms,overhead_ms,noisy,below_overhead,updated_at')
   t.match(lines[1], new RegExp(`^${key},cpu,17,`))
 
   const none = await api(ctl, 'GET', '/v1/luts/rpi4?threads=3')

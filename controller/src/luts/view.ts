@@ -19,9 +19,26 @@ export function entryView(r: LutEntryRow): LutEntryView {
   return { ...r, block: blockOf(r.key) }
 }
 
-export const CSV_COLUMNS = ['key', 'backend', 'median_ms', 'p10_ms', 'p90_ms', 'cv', 'samples', 'devices', 'spread_ms', 'noisy', 'updated_at'] as const
+export const CSV_COLUMNS = [
+  'key',
+  'backend',
+  'median_ms',
+  'ci_low_ms',
+  'ci_high_ms',
+  'p10_ms',
+  'p90_ms',
+  'cv',
+  'samples',
+  'devices',
+  'spread_ms',
+  'overhead_ms',
+  'noisy',
+  'below_overhead',
+  'updated_at',
+] as const
 
-const cell = (v: string | number | boolean) => {
+const cell = (v: string | number | boolean | null) => {
+  if (v === null) return ''
   const s = String(v)
   return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
@@ -29,6 +46,10 @@ const cell = (v: string | number | boolean) => {
 export function lutCsv(rows: readonly LutEntryRow[]): string {
   const lines = [CSV_COLUMNS.join(',')]
   for (const r of rows)
-    lines.push([r.key, r.backend, r.medianMs, r.p10Ms, r.p90Ms, r.cv, r.samples, r.devices, r.spreadMs, r.noisy, r.updatedAt].map(cell).join(','))
+    lines.push(
+      [r.key, r.backend, r.medianMs, r.ciLowMs, r.ciHighMs, r.p10Ms, r.p90Ms, r.cv, r.samples, r.devices, r.spreadMs, r.overheadMs, r.noisy, r.belowOverhead, r.updatedAt]
+        .map(cell)
+        .join(','),
+    )
   return lines.join('\n') + '\n'
 }

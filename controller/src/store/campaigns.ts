@@ -1,4 +1,4 @@
-/** Campaigns, their block keys, executions (one per device, runtime, threads) and the jobs sent for them. */
+/** Campaigns, their targets (block keys and architecture ids), executions (one per device, runtime, threads) and the jobs sent for them. */
 import type Database from 'better-sqlite3'
 import type { MeasureSettings, RuntimeName } from '@fleetnas/shared'
 
@@ -57,6 +57,12 @@ export interface Execution {
   done: number
 }
 
+/** One thing a campaign measures: a block (by its LUT key) or a whole architecture (by its id). */
+export interface CampaignKey {
+  kind: 'block' | 'architecture'
+  key: string
+}
+
 export interface NewExecution {
   id: string
   deviceId: string
@@ -92,13 +98,14 @@ export function campaignQueries(db: Database.Database) {
     `INSERT INTO campaigns (id, name, state, runtimes, settings, targets, key_count, execution_timeout_ms, max_retries, created_at, updated_at)
      VALUES (@id, @name, 'QUEUED', @runtimes, @settings, @targets, @keyCount, @executionTimeoutMs, @maxRetries, @now, @now)`,
   )
-  const insertKey = db.prepare(`INSERT INTO campaign_keys (campaign_id, ord, key) VALUES (?, ?, ?)`)
+  const insertKey = db.prepare(`INSERT INTO campaign_keys (campaign_id, ord, key, kind) VALUES (?, ?, ?, ?)`)
   const insertExecution = db.prepare(
     `INSERT INTO executions (id, campaign_id, device_id, runtime, threads, state, created_at) VALUES (?, ?, ?, ?, ?, 'QUEUED', ?)`,
   )
   const getCampaign = db.prepare<[string], Raw<Campaign>>(`SELECT ${CAMPAIGN_COLUMNS} FROM campaigns WHERE id = ?`)
   const listCampaigns = db.prepare<[], Raw<Campaign>>(`SELECT ${CAMPAIGN_COLUMNS} FROM campaigns ORDER BY created_at DESC, id`)
-  const keysOf = db.prepare<[string], { key: string }>(`SELECT key FROM campaign_keys WHERE campaign_id = ? ORDER BY ord`)
+  const keysOf = db.prepare<[string], CampaignKey>(`SELECT kind, key FROM campaign_keys WHERE campaign_id = ? ORDER BY ord`)
+  const architectureCount = db.prepare<[string], { n: number }>(`SELECT count(*) AS n FROM campaign_keys WHERE campaign_id = ? AND kind = 'architecture'`)
   const hasKey = db.prepare<[string, string], { one: number }>(`SELECT 1 AS one FROM campaign_keys WHERE campaign_id = ? AND key = ?`)
   const executionsOf = db.prepare<[string], Raw<Execution>>(`SELECT ${EXECUTION_COLUMNS} FROM executions e WHERE e.campaign_id = ? ORDER BY e.id`)
   const getExecution = db.prepare<[string], Raw<Execution>>(`SELECT ${EXECUTION_COLUMNS} FROM executions e WHERE e.id = ?`)
@@ -141,7 +148,7 @@ export function campaignQueries(db: Database.Database) {
 
   return {
     create: db.transaction(
-      (c: Omit<Campaign, 'state' | 'canceled' | 'createdAt' | 'updatedAt' | 'keyCount'>, keys: string[], executions: NewExecution[], now: string) => {
+      (c: Omit<Campaign, 'state' | 'canceled' | 'createdAt' | 'updatedAt' | 'keyCount'>, keys: CampaignKey[], executions: NewExecution[], now: string) => {
         insertCampaign.run({
           id: c.id,
           name: c.name,
@@ -153,7 +160,7 @@ export function campaignQueries(db: Database.Database) {
           maxRetries: c.maxRetries,
           now,
         })
-        keys.forEach((k, i) => insertKey.run(c.id, i, k))
+        keys.forEach((k, i) => insertKey.run(c.id, i, k.key, k.kind))
         for (const e of executions) insertExecution.run(e.id, c.id, e.deviceId, e.runtime, e.threads, now)
       },
     ),
@@ -162,7 +169,9 @@ export function campaignQueries(db: Database.Database) {
       return r && toCampaign(r)
     },
     list: (): Campaign[] => listCampaigns.all().map(toCampaign),
-    keys: (id: string): string[] => keysOf.all(id).map((r) => r.key),
+    keys: (id: string): CampaignKey[] => keysOf.all(id),
+    /** Of a campaign's keyCount targets, how many are whole architectures. */
+    architectureCount: (id: string): number => architectureCount.get(id)!.n,
     hasKey: (campaignId: string, key: string): boolean => hasKey.get(campaignId, key) !== undefined,
     executions: (campaignId: string): Execution[] => executionsOf.all(campaignId).map(toExecution),
     execution: (id: string): Execution | undefined => {

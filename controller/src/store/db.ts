@@ -13,6 +13,7 @@ import { campaignQueries } from './campaigns.ts'
 import { measurementQueries } from './measurements.ts'
 import { lutQueries } from './luts.ts'
 import { counterQueries } from './counters.ts'
+import { latencyModelQueries } from './latency-models.ts'
 
 export const DB_FILE = 'fleetnas.db'
 
@@ -24,6 +25,7 @@ export interface Store {
   readonly measurements: ReturnType<typeof measurementQueries>
   readonly luts: ReturnType<typeof lutQueries>
   readonly counters: ReturnType<typeof counterQueries>
+  readonly latencyModels: ReturnType<typeof latencyModelQueries>
   /** Runs fn in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T
   close(): void
@@ -51,6 +53,7 @@ export function openStore(dataDir: string): Store {
     measurements: measurementQueries(db),
     luts: lutQueries(db),
     counters: counterQueries(db),
+    latencyModels: latencyModelQueries(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close()

@@ -34,9 +34,9 @@ export function measurementQueries(db: Database.Database) {
   )
   const insertMeasurement = db.prepare(
     `INSERT INTO measurements (job_id, seq, execution_id, campaign_id, device_id, hardware_profile, kind, key, runtime, backend, threads,
-       median_ms, p10_ms, p90_ms, mean_ms, std_ms, cv, samples, rounds, noisy, overhead_ms, environment, measured_at)
+       median_ms, p10_ms, p90_ms, mean_ms, std_ms, cv, samples, rounds, noisy, overhead_ms, environment, measured_at, ci_low_ms, ci_high_ms, below_overhead)
      VALUES (@jobId, @seq, @executionId, @campaignId, @deviceId, @hardwareProfile, @kind, @key, @runtime, @backend, @threads,
-       @medianMs, @p10Ms, @p90Ms, @meanMs, @stdMs, @cv, @samples, @rounds, @noisy, @overheadMs, @environment, @time)
+       @medianMs, @p10Ms, @p90Ms, @meanMs, @stdMs, @cv, @samples, @rounds, @noisy, @overheadMs, @environment, @time, @ciLowMs, @ciHighMs, @belowOverhead)
      ON CONFLICT DO NOTHING`,
   )
   const markBlock = db.prepare(
@@ -77,6 +77,9 @@ export function measurementQueries(db: Database.Database) {
           overheadMs: m.overheadMs ?? null,
           environment: m.before || m.after ? JSON.stringify({ before: m.before, after: m.after }) : null,
           time: m.time,
+          ciLowMs: m.ciLowMs ?? null,
+          ciHighMs: m.ciHighMs ?? null,
+          belowOverhead: m.belowOverhead ? 1 : 0,
         }).changes > 0
         // The only unique constraint a row can hit: the execution already has this target.
         if (!inserted) {
@@ -84,7 +87,7 @@ export function measurementQueries(db: Database.Database) {
           continue
         }
         outcome.stored.push(m)
-        if (m.kind === 'block') markBlock.run({ executionId: owner.executionId, campaignId: owner.campaignId, key: m.key })
+        if (m.kind === 'block' || m.kind === 'architecture') markBlock.run({ executionId: owner.executionId, campaignId: owner.campaignId, key: m.key })
       }
       return outcome
     },

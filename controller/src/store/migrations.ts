@@ -162,6 +162,34 @@ export const MIGRATIONS: readonly string[] = [
     WHERE rn > 1);
   CREATE UNIQUE INDEX measurements_execution_target ON measurements (execution_id, kind, key) WHERE kind IN ('block', 'architecture');
   `,
+
+  /* 3: the latency model. Campaigns carry architecture targets beside blocks; measurements and LUT
+     rows keep the uncertainty of their median (a bootstrap interval) and whether the net median
+     fell at or below the call overhead; LUT rows hold every measured kind (block, the empty graph
+     of an input shape = one call's overhead, whole architectures) and the overhead subtracted from
+     a block; a fitted latency model per LUT is stored with its fit report. */ `
+  ALTER TABLE campaign_keys ADD COLUMN kind TEXT NOT NULL DEFAULT 'block' CHECK (kind IN ('block', 'architecture'));
+  ALTER TABLE measurements ADD COLUMN ci_low_ms REAL;
+  ALTER TABLE measurements ADD COLUMN ci_high_ms REAL;
+  ALTER TABLE measurements ADD COLUMN below_overhead INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE lut_entries ADD COLUMN kind TEXT NOT NULL DEFAULT 'block' CHECK (kind IN ('block', 'architecture', 'empty'));
+  ALTER TABLE lut_entries ADD COLUMN ci_low_ms REAL;
+  ALTER TABLE lut_entries ADD COLUMN ci_high_ms REAL;
+  ALTER TABLE lut_entries ADD COLUMN overhead_ms REAL;
+  ALTER TABLE lut_entries ADD COLUMN below_overhead INTEGER NOT NULL DEFAULT 0;
+  UPDATE lut_entries SET below_overhead = 1 WHERE median_ms <= 0;
+
+  CREATE TABLE latency_models (
+    hardware_profile TEXT NOT NULL,
+    runtime          TEXT NOT NULL,
+    threads          INTEGER NOT NULL,
+    backend          TEXT NOT NULL,
+    model            TEXT NOT NULL,
+    data_stamp       TEXT NOT NULL,
+    fitted_at        TEXT NOT NULL,
+    PRIMARY KEY (hardware_profile, runtime, threads, backend)
+  ) WITHOUT ROWID;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -1,12 +1,14 @@
 /**
  * A tiny agent for controller tests, speaking the shared protocol over mqtt.js: retained info and
- * status (with a Last Will), answers jobs with ACCEPTED, result batches and SUCCEEDED, records acks
+ * status (with a Last Will), answers jobs (blocks and architectures) with ACCEPTED, result batches and SUCCEEDED, records acks
  * and cancels. Behaviour hooks let a test drop or hold jobs.
  */
 import mqtt, { type MqttClient } from 'mqtt'
 import {
   agentSubscriptions,
   decodeMessage,
+  DEFAULT_SPACE,
+  emptyKey,
   encodeMessage,
   PROTOCOL_VERSION,
   topics,
@@ -23,8 +25,10 @@ export interface FakeAgentOptions {
   threads?: number
   username?: string
   password?: string
-  /** Latency the agent "measures" for a block. */
+  /** Latency the agent "measures" for a block or an architecture id (net of the call overhead). */
   latencyMs?: (key: string) => number
+  /** When set: every batch starts with the empty graph of the space input, and this overhead is reported with each target. */
+  overheadMs?: number
   /** Blocks per results batch. */
   batchSize?: number
   /** What to do with a job: 'run' (default), 'ignore' (say nothing), 'hold' (accept, then wait). */
@@ -38,7 +42,7 @@ export interface FakeAgent {
   acks: AckMessage[]
   /** Publishes a raw payload on one of this device's topics. */
   publishRaw(topic: string, payload: string): Promise<void>
-  measurement(key: string, threads?: number, runtime?: 'onnxruntime' | 'tfjs'): Measurement
+  measurement(key: string, threads?: number, runtime?: 'onnxruntime' | 'tfjs', kind?: Measurement['kind']): Measurement
   /** Graceful: says offline, then disconnects. */
   stop(): Promise<void>
   /** Drops the connection without a word (the broker publishes the Last Will). */
@@ -65,11 +69,11 @@ export async function startFakeAgent(o: FakeAgentOptions): Promise<FakeAgent> {
     publishRaw: async (topic, payload) => {
       await client.publishAsync(topic, payload, { qos: 1 })
     },
-    measurement: (key, threads = o.threads ?? 1, runtime = 'onnxruntime') => {
-      const ms = o.latencyMs?.(key) ?? 1
+    measurement: (key, threads = o.threads ?? 1, runtime = 'onnxruntime', kind = 'block') => {
+      const ms = kind === 'empty' ? (o.overheadMs ?? 0.005) : (o.latencyMs?.(key) ?? 1)
       return {
         key,
-        kind: 'block',
+        kind,
         runtime,
         backend: runtime === 'tfjs' ? 'wasm' : 'cpu',
         threads,
@@ -82,6 +86,7 @@ export async function startFakeAgent(o: FakeAgentOptions): Promise<FakeAgent> {
         samples: 20,
         rounds: 3,
         noisy: false,
+        ...(o.overheadMs !== undefined && kind !== 'empty' && { overheadMs: o.overheadMs }),
         time: now(),
       }
     },
@@ -106,19 +111,23 @@ export async function startFakeAgent(o: FakeAgentOptions): Promise<FakeAgent> {
           deviceId,
           jobId: job.jobId,
           state: s,
-          ...(done !== undefined && { progress: { done, total: job.blocks.length } }),
+          ...(done !== undefined && { progress: { done, total: job.blocks.length + (job.architectures?.length ?? 0) } }),
           time: now(),
         }),
         { qos: 1 },
       )
     await state('ACCEPTED')
     const skip = new Set(job.skip ?? [])
-    const todo = job.blocks.filter((k) => !skip.has(k))
+    const todo = [
+      ...job.blocks.filter((k) => !skip.has(k)).map((key) => ({ key, kind: 'block' as const })),
+      ...(job.architectures ?? []).filter((k) => !skip.has(k)).map((key) => ({ key, kind: 'architecture' as const })),
+    ]
     const size = o.batchSize ?? 10
     for (let i = 0; i < todo.length; i += size) {
-      const measurements = todo.slice(i, i + size).map((k) => agent.measurement(k, job.threads, job.runtime))
+      const measurements = todo.slice(i, i + size).map((t) => agent.measurement(t.key, job.threads, job.runtime, t.kind))
+      if (o.overheadMs !== undefined) measurements.unshift(agent.measurement(emptyKey(DEFAULT_SPACE.input), job.threads, job.runtime, 'empty'))
       await client.publishAsync(topics.results(deviceId), encodeMessage('results', { v: PROTOCOL_VERSION, deviceId, jobId: job.jobId, seq: seq++, measurements }), { qos: 1 })
-      await state('IN_PROGRESS', skip.size + i + measurements.length)
+      await state('IN_PROGRESS', skip.size + Math.min(todo.length, i + size))
     }
     await state('SUCCEEDED')
   }

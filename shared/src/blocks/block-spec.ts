@@ -117,6 +117,14 @@ export function blockKey(b: BlockSpec): string {
   return parts.join('-')
 }
 
+/**
+ * The LUT key of the empty graph on an input of this shape: its time is one call's overhead, which
+ * the agent subtracts from every target of that input shape and the latency model adds back once.
+ */
+export function emptyKey(input: Shape3): string {
+  return `empty-i${shapeKey(input)}`
+}
+
 const KEY_RE = /^(conv|dwsep|mbconv)(?:-e(\d+))?-k(\d+)-s([12])-i(\d+)x(\d+)x(\d+)-o(\d+)x(\d+)x(\d+)-bn-relu(-res)?(-maxpool)?$/
 const HEAD_RE = /^head-gap-fc-i(\d+)x(\d+)x(\d+)-o(\d+)$/
 

@@ -8,7 +8,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox'
 import { InvalidSpec } from '../errors.ts'
-import type { Rng } from '../random.ts'
+import { createRng, type Rng } from '../random.ts'
 import {
   BLOCK_OPS,
   blockKey,
@@ -200,6 +200,25 @@ export function sampleArchitecture(rng: Rng, space: SearchSpace = DEFAULT_SPACE)
     shape = outputShape(layerBlock(b, g, shape))
   }
   return { g, blocks }
+}
+
+/**
+ * `count` distinct random members of the space, in draw order. Bounded: a space smaller than
+ * `count` (or one that keeps repeating) yields what 50 draws per wanted member found.
+ */
+export function sampleArchitectures(rng: Rng, count: number, space: SearchSpace = DEFAULT_SPACE): Architecture[] {
+  const out = new Map<string, Architecture>()
+  for (let tries = 0; out.size < count && tries < 50 * count; tries++) {
+    const a = sampleArchitecture(rng, space)
+    const id = architectureId(a)
+    if (!out.has(id)) out.set(id, a)
+  }
+  return [...out.values()]
+}
+
+/** The calibration set of a LUT's latency model: `count` architectures drawn from a seed. */
+export function calibrationArchitectures(count: number, seed: number, space: SearchSpace = DEFAULT_SPACE): Architecture[] {
+  return sampleArchitectures(createRng(`calibration/${seed}`), count, space)
 }
 
 /**

@@ -1,6 +1,7 @@
 /** What every MQTT handler gets: the store, the scheduler's event entry points, a publisher, a logger. */
 import type { Logger } from 'pino'
 import type { Store } from '../../store/db.ts'
+import type { LutScope } from '../../store/luts.ts'
 import type { Publisher } from '../client.ts'
 import type { JobStateMessage } from '@fleetnas/shared'
 
@@ -11,9 +12,15 @@ export interface SchedulerEvents {
   onResultsStored(executionId: string): void
 }
 
+/** Told which LUTs gained whole-architecture measurements (their latency model is refitted). */
+export interface LatencyEvents {
+  scheduleRefit(scope: LutScope): void
+}
+
 export interface HandlerContext {
   store: Store
   scheduler: SchedulerEvents
+  latency?: LatencyEvents
   publisher: Publisher
   log: Logger
   now(): string

@@ -5,6 +5,7 @@
  * result of a timed-out attempt, after the retry stored it, or the other way round) is acked with
  * its batch but not stored: the first result wins. Both kinds of duplicate are counted for /metrics.
  * A batch for another device or for a job that is not this device's is rejected (not acked).
+ * Architectures measured whole get their LUT's latency model refitted soon after.
  */
 import { encodeMessage, PROTOCOL_VERSION, topics } from '@fleetnas/shared'
 import { refreshLutRows } from '../../luts/builder.ts'
@@ -36,6 +37,12 @@ export const handleResults: Handler<'results'> = (ctx, msg, topic) => {
 
   const ack = encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: msg.jobId, seqs: [msg.seq] })
   ctx.publisher.publish(topics.acks(topic.deviceId), ack).catch((err) => ctx.log.warn({ err, jobId: msg.jobId, seq: msg.seq }, 'ack publish failed'))
+  if (ctx.latency) {
+    const hardwareProfile = store.devices.get(topic.deviceId)?.hardwareProfile
+    const archs = outcome.stored.filter((m) => m.kind === 'architecture')
+    if (hardwareProfile && archs.length > 0)
+      for (const m of archs) ctx.latency.scheduleRefit({ hardwareProfile, runtime: m.runtime, threads: m.threads, backend: m.backend })
+  }
   // Nothing stored (all duplicates) is no progress: it must not hold off the timeout of the current attempt.
   if (outcome.stored.length > 0) ctx.scheduler.onResultsStored(execution.id)
 }
