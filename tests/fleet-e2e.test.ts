@@ -58,7 +58,9 @@ t.test('two agents, one campaign, two LUTs; cancel stops a running campaign', as
       t.equal(blockKey(parseBlockKey(e.key)), e.key, 'canonical key')
       // Overhead-subtracted medians of tiny blocks can reach 0 on a loaded machine; never negative.
       t.ok(e.medianMs >= 0 && e.medianMs < 1000, `${e.key}: median ${e.medianMs} ms is plausible`)
-      t.ok(e.p10Ms <= e.medianMs && e.medianMs <= e.p90Ms, `${e.key}: p10 <= median <= p90`)
+      // Not p10 <= median <= p90: the median is of round medians, p10 and p90 over pooled samples, and
+      // under load a fast round holds most samples, so the median can fall outside them.
+      t.ok(e.p10Ms <= e.p90Ms, `${e.key}: p10 <= p90`)
       t.ok(e.cv >= 0 && Number.isFinite(e.cv), `${e.key}: cv ${e.cv}`)
       t.ok(e.samples >= FAST.minRuns, `${e.key}: at least minRuns samples`)
       t.equal(e.devices, 1)

@@ -16,6 +16,13 @@ const KEYS = [
 const targets = (keys = KEYS): MeasureTarget[] => keys.map((key) => ({ kind: 'block', key, spec: parseBlockKey(key) }))
 const FAST: MeasureSettings = { warmupRuns: 3, warmupMs: 5, minRuns: 30, minTimeMs: 15, maxRuns: 3000, rounds: 3, maxCv: 0.5, referenceEvery: 4 }
 
+/**
+ * Real timings: only what noise cannot change is asserted here (every target once, figures finite
+ * and ordered where they always are, which empty graph was subtracted). Whether a target is
+ * measured again (noisy, or not above its overhead) depends on the machine's load, and with it
+ * the order, the progress steps and the number of empty and reference measurements; those paths
+ * are tested below with scripted timings.
+ */
 t.test('real ONNX Runtime: sane statistics, overhead subtracted, reference and progress', async (t) => {
   const ms: Measurement[] = []
   const progress: [number, number][] = []
@@ -32,30 +39,34 @@ t.test('real ONNX Runtime: sane statistics, overhead subtracted, reference and p
   t.equal(result.measured, 6)
   const blocks = ms.filter((m) => m.kind === 'block')
   t.same(blocks.map((m) => m.key).sort(), [...KEYS].sort(), 'every block once')
-  t.not(blocks.map((m) => m.key).join(), KEYS.join(), 'in shuffled order')
   const emptyKeys = new Set(ms.filter((m) => m.kind === 'empty').map((m) => m.key))
   t.ok(emptyKeys.has('empty-i7x7x8') && emptyKeys.has('empty-i14x14x8') && emptyKeys.has('empty-i7x7x16'), [...emptyKeys].join())
+  for (const m of ms) {
+    const figures = [m.medianMs, m.ciLowMs!, m.ciHighMs!, m.p10Ms, m.p90Ms, m.meanMs, m.stdMs, m.cv]
+    t.ok(figures.every((x) => Number.isFinite(x) && x >= 0), `${m.kind} ${m.key}: finite, non-negative figures`)
+    t.ok(m.p10Ms <= m.p90Ms && m.ciLowMs! <= m.medianMs && m.medianMs <= m.ciHighMs!, `${m.key}: p10 <= p90, median within its interval`)
+    t.ok(m.medianMs + (m.overheadMs ?? 0) > 0, `${m.key}: what was timed took time`)
+  }
   for (const m of blocks) {
-    t.ok(m.p10Ms <= m.medianMs && m.medianMs <= m.p90Ms, `${m.key}: p10 <= median <= p90`)
+    t.equal(m.belowOverhead === true, m.medianMs === 0, `${m.key}: flagged belowOverhead exactly when its net median is 0`)
     t.ok(m.samples >= FAST.minRuns && m.rounds === 3, `${m.key}: ${m.samples} runs in ${m.rounds} rounds`)
-    t.ok(m.cv >= 0 && m.stdMs >= 0)
     t.equal(m.runtime, 'onnxruntime')
     t.equal(m.threads, 1)
     const [, h, w, c] = /-i(\d+)x(\d+)x(\d+)-/.exec(m.key)!
-    // The empty graph timed in the same window is the latest one of that shape reported before the block.
-    const sameWindow = ms.slice(0, ms.indexOf(m)).filter((e) => e.key === `empty-i${h}x${w}x${c}`).at(-1)
-    t.equal(m.overheadMs, sameWindow?.medianMs, `${m.key}: the empty graph of its input shape, timed beside it, is subtracted`)
+    // The empty graph subtracted is one of its input shape timed in the same window, reported before it
+    // (the latest one, unless the block was measured again and its first reading kept).
+    const emptiesBefore = ms.slice(0, ms.indexOf(m)).filter((e) => e.key === `empty-i${h}x${w}x${c}`)
+    t.ok(emptiesBefore.some((e) => e.medianMs === m.overheadMs), `${m.key}: the empty graph of its input shape, timed beside it, is subtracted`)
     t.same(m.before, { temperatureC: 40 })
     t.same(m.after, { temperatureC: 40 })
   }
   const refs = ms.filter((m) => m.kind === 'reference')
-  t.equal(refs.length, 3, 'reference at the start, after 4 blocks (a window), and at the end')
-  t.ok(refs.every((r) => r.key === REFERENCE_BLOCK_KEY))
-  t.ok(result.referenceDrift! > 0.5 && result.referenceDrift! < 2, `drift ${result.referenceDrift}`)
-  // Windows of 4 slots: the four 7x7x8 blocks in two windows of two (+ their empty graph), the
-  // other two shapes together (one block and one empty graph each).
-  t.same(progress, [[0, 6], [2, 6], [4, 6], [6, 6]])
-  t.equal(ms.filter((m) => m.kind === 'empty').length, 4 + 3, 'an empty graph per shape in every window (4), and one beside each of the 3 references')
+  t.ok(refs.length >= 2 && refs.every((r) => r.key === REFERENCE_BLOCK_KEY), `${refs.length} reference measurements`)
+  t.ok(ms.indexOf(refs[0]) < ms.indexOf(blocks[0]) && ms.indexOf(refs.at(-1)!) > ms.indexOf(blocks.at(-1)!), 'the reference before the first block and after the last')
+  t.ok(result.referenceDrift! > 0 && Number.isFinite(result.referenceDrift), `drift ${result.referenceDrift}`)
+  t.same(progress[0], [0, 6], 'progress starts at 0')
+  t.same(progress.at(-1), [6, 6], 'and ends at every target')
+  t.ok(progress.every(([done, total], i) => total === 6 && (i === 0 || done > progress[i - 1][0])), 'and only rises')
 })
 
 /** A runner with scripted timings: noise per key, and a log of which target ran when. */
@@ -207,6 +218,7 @@ t.test('a target not above its overhead is measured again, and flagged belowOver
 t.test('cancel stops between runs and reports nothing half-measured', async (t) => {
   const abort = new AbortController()
   const ms: Measurement[] = []
+  let doneAtCancel = 0
   const err = await measureTargets({
     runner: createOnnxRuntimeRunner({ threads: 1 }),
     settings: { ...FAST, minTimeMs: 200, referenceEvery: 0 },
@@ -215,11 +227,16 @@ t.test('cancel stops between runs and reports nothing half-measured', async (t) 
     signal: abort.signal,
     onMeasurement: (m) => void ms.push(m),
     onProgress: (done) => {
-      if (done >= 2) abort.abort('test cancel')
+      // After the first window that reported a block (one that came out noisy waits for the end).
+      if (done >= 1 && !abort.signal.aborted) {
+        doneAtCancel = done
+        abort.abort('test cancel')
+      }
     },
   }).catch((e) => e)
   t.equal(err.code, MeasureCanceled.code)
-  t.equal(ms.filter((m) => m.kind === 'block').length, 2, 'the first window only')
+  t.equal(doneAtCancel, 1, 'windows of 2 slots: one block each')
+  t.equal(ms.filter((m) => m.kind === 'block').length, doneAtCancel, 'what was reported before the cancel, nothing after')
 })
 
 t.test('architectures are measured whole, reported as kind architecture with their id', async (t) => {
@@ -231,8 +248,12 @@ t.test('architectures are measured whole, reported as kind architecture with the
     targets: [{ kind: 'architecture', key: id, arch: parseArchitectureId(id) }],
     onMeasurement: (m) => void ms.push(m),
   })
-  t.match(ms.map((m) => [m.kind, m.key]), [['empty', 'empty-i28x28x1'], ['architecture', id]])
-  t.equal(ms[1].overheadMs, ms[0].medianMs)
+  const archs = ms.filter((m) => m.kind === 'architecture')
+  t.same(archs.map((m) => m.key), [id], 'reported once, under its id')
+  t.same(new Set(ms.map((m) => m.kind)), new Set(['empty', 'architecture']))
+  // Measured again if noisy: then the empty graph of either window may be the one subtracted.
+  const empties = ms.slice(0, ms.indexOf(archs[0])).filter((m) => m.key === 'empty-i28x28x1')
+  t.ok(empties.length >= 1 && empties.some((e) => e.medianMs === archs[0].overheadMs), 'the empty graph of its input, timed beside it, is subtracted')
 })
 
 t.test('planWindows: every target once, one input shape per window where possible, seeded order', async (t) => {
