@@ -1,16 +1,16 @@
 import t from 'tap'
-import { existsSync, mkdtempSync, rmSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs'
+import { mkdtempSync, rmSync, mkdirSync, writeFileSync, readdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { zipSync } from 'fflate'
 import { createRng } from '@fleetnas/shared'
 import { loadOmniglot } from './omniglot.ts'
+import { OMNIGLOT_ZIP as ZIP, omniglotAbsent } from './omniglot-location.ts'
 import { createTaskSampler } from './tasks.ts'
 import { rotateQuarterTurns } from './image-ops.ts'
 
-const ZIP = '/work/shared/datasets/omniglot/images_background.zip'
-const absent = existsSync(ZIP) ? false : `Omniglot background set not found at ${ZIP}; real-data tests skipped`
+const absent = omniglotAbsent()
 
 const tmp = mkdtempSync(join(tmpdir(), 'fleetnas-omniglot-test-'))
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }))

@@ -1,14 +1,14 @@
 import t from 'tap'
-import { existsSync, mkdtempSync, rmSync, mkdirSync } from 'node:fs'
+import { mkdtempSync, rmSync, mkdirSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { createRng } from '@fleetnas/shared'
 import { openDataset, createTaskSampler, type DatasetKind } from './index.ts'
+import { OMNIGLOT_ZIP, omniglotAbsent } from './omniglot-location.ts'
 import { writeClassFolders } from './test-fixtures.ts'
 
 const tmp = mkdtempSync(join(tmpdir(), 'fleetnas-open-test-'))
 t.teardown(() => rmSync(tmp, { recursive: true, force: true }))
-const ZIP = '/work/shared/datasets/omniglot/images_background.zip'
 
 t.test('glyphs by default options; folder by path', async (t) => {
   const glyphs = await openDataset('glyphs', { seed: 2, classes: { train: 30, val: 10, test: 10 } })
@@ -23,8 +23,8 @@ t.test('glyphs by default options; folder by path', async (t) => {
   t.equal(folder.describe().splits.train.classes, 6)
 })
 
-t.test('omniglot through the factory', { skip: existsSync(ZIP) ? false : `no Omniglot zip at ${ZIP}` }, async (t) => {
-  const ds = await openDataset('omniglot', { path: ZIP, alphabets: ['Tagalog'], cacheDir: join(tmp, 'cache') })
+t.test('omniglot through the factory', { skip: omniglotAbsent() }, async (t) => {
+  const ds = await openDataset('omniglot', { path: OMNIGLOT_ZIP, alphabets: ['Tagalog'], cacheDir: join(tmp, 'cache') })
   t.equal(ds.describe().splits.val.classes, 17, 'Tagalog: 17 characters, validation by default')
   t.throws(() => createTaskSampler(ds, { way: 20, shot: 1, query: 1, split: 'val' }), { code: 'FLEETNAS_ERR_DATA_NOT_ENOUGH_CLASSES' })
   t.throws(() => createTaskSampler(ds, { way: 5, shot: 15, query: 10, split: 'val' }), { code: 'FLEETNAS_ERR_DATA_NOT_ENOUGH_SAMPLES' })
