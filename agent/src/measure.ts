@@ -19,7 +19,7 @@
  *   belowOverhead if its net median stays 0;
  * - an AbortSignal stops between runs; a partly measured window is dropped, never reported.
  */
-import { createRng, parseBlockKey, type Measurement, type MeasureSettings } from '@fleetnas/shared'
+import { createRng, emptyKey, parseBlockKey, type Measurement, type MeasureSettings } from '@fleetnas/shared'
 import type { Environment, EnvironmentReader } from './environment.ts'
 import { MeasureCanceled } from './errors.ts'
 import type { MeasureTarget, PreparedTarget, Runner } from './runners/runner.ts'
@@ -264,7 +264,7 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
         const k = dimsKey(p.inputDims)
         if (empties.has(k)) continue
         const [, c, h, w] = p.inputDims
-        const target: MeasureTarget = { kind: 'empty', key: `empty-i${h}x${w}x${c}`, inputDims: p.inputDims }
+        const target: MeasureTarget = { kind: 'empty', key: emptyKey({ h, w, c }), inputDims: p.inputDims }
         empties.set(k, { target, prep: await runner.prepare(target) })
       }
       checkAbort(signal)

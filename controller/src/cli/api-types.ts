@@ -16,6 +16,8 @@ export interface LutView {
   runtime: string
   threads: number
   entries: LutEntryView[]
+  overheads?: LutEntryView[]
+  architectures?: LutEntryView[]
 }
 
 export const TERMINAL_CAMPAIGN_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED'])

@@ -6,9 +6,19 @@ export function table(headers: string[], rows: (string | number)[][]): string {
   return cells.map((r) => r.map((c, i) => (c ?? '').padEnd(widths[i])).join('  ').trimEnd()).join('\n')
 }
 
-export function ms(v: number | undefined): string {
-  if (v === undefined || Number.isNaN(v)) return '-'
-  return v >= 100 ? v.toFixed(0) : v >= 10 ? v.toFixed(1) : v >= 1 ? v.toFixed(2) : v.toFixed(3)
+/** Milliseconds with three significant digits: a 4 us block reads 0.00400, never 0.000. */
+export function ms(v: number | undefined | null): string {
+  if (v === undefined || v === null || Number.isNaN(v)) return '-'
+  if (v >= 100) return v.toFixed(0)
+  if (v >= 10) return v.toFixed(1)
+  if (v >= 1) return v.toFixed(2)
+  return v > 0 ? v.toPrecision(3) : '0'
+}
+
+/** Half the width of a 95% interval as a share of the median: "±1.2%", or "-" without an interval. */
+export function plusMinus(median: number, low: number | null | undefined, high: number | null | undefined): string {
+  if (low == null || high == null || !(median > 0)) return '-'
+  return `±${(((high - low) / 2 / median) * 100).toFixed(1)}%`
 }
 
 export function pct(v: number | undefined): string {

@@ -73,6 +73,10 @@ export function buildProgram(): Command {
       .option('--blocks-file <file>', 'JSON file with an array of BlockSpec')
       .option('--search-space <name>', 'profile a search space ("default")')
       .option('--sample <n>', 'a seeded random sample of N block keys of the space', int('--sample'))
+      .option('--architectures <file>', 'architecture ids to measure whole: a JSON array or one id per line')
+      .option('--calibration <n>', "a seeded random set of N architectures measured whole (the latency model's calibration set)", int('--calibration'))
+      .option('--calibration-seed <n>', 'seed of the calibration set', int('--calibration-seed'))
+      .option('--no-architecture-blocks', 'do not also measure the blocks of those architectures')
       .option('--device <id>', 'target device (repeatable)', collect(String))
       .option('--profile <name>', 'target hardware profile (repeatable)', collect(String))
       .option('--runtime <name>', 'onnxruntime or tfjs (repeatable)', collect(String))
@@ -139,6 +143,30 @@ export function buildProgram(): Command {
   ).action(async (hardwareProfile, o) => {
     const { exportLut } = await import('./commands/lut.ts')
     print(await exportLut(client(o), { hardwareProfile, runtime: o.runtime, threads: o.threads, format: o.format, out: o.out }))
+  })
+
+  const latency = program.command('latency').description("a LUT's latency model: fit report and end-to-end predictions")
+  const modelSelector = (cmd: Command) =>
+    apiOptions(
+      cmd
+        .requiredOption('--profile <name>', 'hardware profile of the LUT')
+        .option('--runtime <name>', 'runtime', 'onnxruntime')
+        .option('--threads <n>', 'threads', int('--threads'), 1)
+        .option('--json', 'print the API reply as JSON', false),
+    )
+  modelSelector(latency.command('model').description('the fit report of a LUT\'s latency model (refitted when the LUT changed)')).action(async (o) => {
+    const { fetchModel, describeModel } = await import('./commands/latency.ts')
+    const m = await fetchModel(client(o), { hardwareProfile: o.profile, runtime: o.runtime, threads: o.threads })
+    print(o.json ? JSON.stringify(m, null, 2) : describeModel(m))
+  })
+  modelSelector(
+    latency.command('predict').description('predicted end-to-end latency of architectures on a LUT').argument('<architecture...>', 'architecture ids, e.g. g1_conv-k3-w64-mp_conv-k3-w64-mp'),
+  ).action(async (ids: string[], o) => {
+    const { predictLatency, describePredictions } = await import('./commands/latency.ts')
+    const predictions = await predictLatency(client(o), { hardwareProfile: o.profile, runtime: o.runtime, threads: o.threads }, ids)
+    print(o.json ? JSON.stringify(predictions, null, 2) : describePredictions(predictions))
+    // Never a silent guess: an architecture the LUT cannot predict fails the command.
+    if (predictions.some((p) => p.predictedMs === null)) process.exitCode = EXIT.failure
   })
 
   program

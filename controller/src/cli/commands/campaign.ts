@@ -11,6 +11,12 @@ export interface CreateCampaignOptions {
   blocksFile?: string
   searchSpace?: string
   sample?: number
+  /** File of architecture ids: a JSON array or one per line. */
+  architectures?: string
+  calibration?: number
+  calibrationSeed?: number
+  /** false: measure the architectures alone, not their blocks. */
+  architectureBlocks?: boolean
   device?: string[]
   profile?: string[]
   runtime?: string[]
@@ -24,7 +30,8 @@ export interface CreateCampaignOptions {
 }
 
 export async function buildCampaignBody(o: CreateCampaignOptions): Promise<Record<string, unknown>> {
-  if (!o.blocksFile && !o.searchSpace) throw InvalidSpec('give --blocks-file FILE or --search-space default')
+  if (!o.blocksFile && !o.searchSpace && !o.architectures && o.calibration === undefined)
+    throw InvalidSpec('give --blocks-file FILE, --search-space default, --architectures FILE or --calibration N')
   if (!o.device?.length && !o.profile?.length) throw InvalidSpec('give at least one --device ID or --profile NAME')
   const body: Record<string, unknown> = {
     name: o.name,
@@ -39,6 +46,9 @@ export async function buildCampaignBody(o: CreateCampaignOptions): Promise<Recor
     }
     body.blocks = blocks
   }
+  if (o.architectures) body.architectures = await readArchitectureIds(o.architectures)
+  if (o.calibration !== undefined) body.calibration = { count: o.calibration, ...(o.calibrationSeed !== undefined && { seed: o.calibrationSeed }) }
+  if (o.architectureBlocks === false) body.architectureBlocks = false
   if (o.searchSpace) body.searchSpace = o.searchSpace
   if (o.sample !== undefined) body.sample = o.sample
   if (o.runtime?.length) body.runtimes = o.runtime
@@ -52,6 +62,30 @@ export async function buildCampaignBody(o: CreateCampaignOptions): Promise<Recor
   if (o.timeoutMs !== undefined) body.executionTimeoutMs = o.timeoutMs
   if (o.retries !== undefined) body.maxRetries = o.retries
   return body
+}
+
+/** A JSON array of ids, or one id per line (blank lines and # comments ignored). */
+async function readArchitectureIds(file: string): Promise<string[]> {
+  let text: string
+  try {
+    text = await readFile(file, 'utf8')
+  } catch (e) {
+    throw InvalidSpec(`--architectures ${file}: ${(e as Error).message}`)
+  }
+  if (text.trimStart().startsWith('[')) {
+    let ids: unknown
+    try {
+      ids = JSON.parse(text)
+    } catch (e) {
+      throw InvalidSpec(`--architectures ${file}: ${(e as Error).message}`)
+    }
+    if (!Array.isArray(ids) || !ids.every((i) => typeof i === 'string')) throw InvalidSpec(`--architectures ${file}: expected an array of architecture ids`)
+    return ids
+  }
+  return text
+    .split('\n')
+    .map((l) => l.replace(/#.*/, '').trim())
+    .filter(Boolean)
 }
 
 export async function createCampaign(api: ApiClient, o: CreateCampaignOptions): Promise<string> {
@@ -70,7 +104,8 @@ export async function listCampaigns(api: ApiClient): Promise<string> {
 }
 
 export function describeCampaign(c: CampaignView): string {
-  const head = `campaign ${c.id} "${c.name}": ${c.state}, ${c.progress.succeeded}/${c.progress.total} blocks stored, ${c.progress.failed} failed`
+  const what = c.architectures ? ` (${c.blocks - c.architectures} blocks and ${c.architectures} architectures per execution)` : ''
+  const head = `campaign ${c.id} "${c.name}": ${c.state}, ${c.progress.succeeded}/${c.progress.total} targets stored, ${c.progress.failed} failed${what}`
   if (c.executions.length === 0) return head
   const rows = c.executions.map((e) => [e.id, e.deviceId, e.runtime, e.threads, e.state, `${e.done}/${e.total}`, e.attempts, e.reason ?? ''])
   return `${head}\n\n${table(['EXECUTION', 'DEVICE', 'RUNTIME', 'THREADS', 'STATE', 'BLOCKS', 'ATTEMPTS', 'REASON'], rows)}`
@@ -97,7 +132,7 @@ export async function watchCampaign(
   const interval = opts.intervalMs ?? 500
   const showBar = opts.bar ?? process.stderr.isTTY === true
   const bar = new cliProgress.SingleBar(
-    { format: 'campaign {id} |{bar}| {percentage}% {value}/{total} blocks, {failed} failed | {state} | ETA {eta_formatted}', hideCursor: true, stream: process.stderr, noTTYOutput: !showBar, notTTYSchedule: 5000 },
+    { format: 'campaign {id} |{bar}| {percentage}% {value}/{total} targets, {failed} failed | {state} | ETA {eta_formatted}', hideCursor: true, stream: process.stderr, noTTYOutput: !showBar, notTTYSchedule: 5000 },
     cliProgress.Presets.shades_classic,
   )
   let view = await api.get<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`)
