@@ -16,6 +16,7 @@ import { buildHttpServer } from './http/server.ts'
 import { loadOrCreateApiToken } from './api-token.ts'
 import { REFUSED_COUNTER } from './metrics.ts'
 import { HttpListen } from './errors.ts'
+import { FleetEvents } from './events.ts'
 
 export interface StartOptions {
   /** A pino logger; default: pino at config.logLevel on stdout. */
@@ -99,22 +100,29 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
     const publisher: Publisher = {
       publish: (topic, payload, o) => (client ? client.publish(topic, payload, o) : Promise.reject(new Error('MQTT session not started'))),
     }
+    const events = new FleetEvents()
     const scheduler = new Scheduler({
       store,
       publisher,
       log,
       defaults: config.campaignDefaults,
       intervalMs: config.schedulerIntervalMs,
+      onChange: (campaignId) => events.campaign(campaignId),
     })
     cleanup.push(() => scheduler.stop())
     const dispatch = createDispatcher({ store, scheduler, publisher, log, now: () => new Date().toISOString() })
-    client = await connectControllerClient({ url: mqttUrl, username, password, log, onMessage: dispatch })
+    const onMessage = (topic: string, payload: Buffer, retained: boolean) => {
+      dispatch(topic, payload, retained)
+      events.afterMessage(topic)
+    }
+    client = await connectControllerClient({ url: mqttUrl, username, password, log, onMessage })
     cleanup.push(() => client!.close())
     scheduler.start()
 
     const http = await buildHttpServer({
       store,
       scheduler,
+      events,
       apiToken,
       log,
       mqtt: { url: mqttUrl, connected: () => client!.mqtt.connected, controllerUsername: CONTROLLER_USERNAME, deviceAuth },

@@ -36,6 +36,8 @@ export interface SchedulerOptions {
   defaults: { executionTimeoutMs: number; maxRetries: number }
   intervalMs: number
   now?: () => Date
+  /** Told the id of every campaign whose state, progress or executions changed (event streams). */
+  onChange?: (campaignId: string) => void
 }
 
 export interface ExecutionView {
@@ -59,7 +61,10 @@ export interface CampaignView {
   state: CampaignState
   createdAt: string
   updatedAt: string
+  /** Targets per execution: blocks plus whole architectures. */
   blocks: number
+  /** Of `blocks`, architectures measured whole. */
+  architectures: number
   runtimes: string[]
   settings: Campaign['settings']
   targets: Campaign['targets']
@@ -119,8 +124,10 @@ export class Scheduler implements SchedulerEvents {
       executions,
       this.iso(),
     )
-    this.log.info({ campaignId: id, name: input.name, blocks: keys.length, executions: executions.length }, 'campaign created')
+    const architectures = keys.filter((k) => k.kind === 'architecture').length
+    this.log.info({ campaignId: id, name: input.name, blocks: keys.length - architectures, architectures, executions: executions.length }, 'campaign created')
     for (const deviceId of new Set(executions.map((e) => e.deviceId))) this.pump(deviceId, false)
+    this.changed(id)
     return { id }
   }
 
@@ -140,6 +147,7 @@ export class Scheduler implements SchedulerEvents {
     }
     this.log.info({ campaignId: id, canceled: stopped.length }, 'campaign canceled')
     for (const deviceId of new Set(stopped.map((e) => e.deviceId))) this.pump(deviceId, false)
+    this.changed(id)
     return this.view(id)
   }
 
@@ -157,6 +165,7 @@ export class Scheduler implements SchedulerEvents {
       createdAt: c.createdAt,
       updatedAt: c.updatedAt,
       blocks: c.keyCount,
+      architectures: this.store.campaigns.architectureCount(c.id),
       runtimes: c.runtimes,
       settings: c.settings,
       targets: c.targets,
@@ -219,6 +228,7 @@ export class Scheduler implements SchedulerEvents {
         this.finish(e, 'REJECTED', `rejected by the agent${msg.reason ? `: ${msg.reason}` : ''}`)
         break
     }
+    this.changed(e.campaignId)
     return true
   }
 
@@ -232,6 +242,7 @@ export class Scheduler implements SchedulerEvents {
       this.refreshCampaign(e.campaignId)
     }
     this.complete(e.id)
+    this.changed(e.campaignId)
   }
 
   /** Times out executions whose online device has made no progress for executionTimeoutMs. */
@@ -242,10 +253,15 @@ export class Scheduler implements SchedulerEvents {
       if (now - since < e.executionTimeoutMs) continue
       const what = e.agentFinished ? `ended with ${e.done} blocks stored` : 'made no progress'
       this.retryOrEnd(e, 'TIMED_OUT', `attempt ${e.attempts} ${what} within ${e.executionTimeoutMs} ms`)
+      this.changed(e.campaignId)
     }
   }
 
   // ---- internals ----
+
+  private changed(campaignId: string): void {
+    this.opts.onChange?.(campaignId)
+  }
 
   /** SUCCEEDED once every campaign key is stored for the execution. */
   private complete(executionId: string): void {
@@ -273,6 +289,7 @@ export class Scheduler implements SchedulerEvents {
     this.store.campaigns.setState(e.id, state, this.iso(), reason)
     this.log.info({ executionId: e.id, deviceId: e.deviceId, state, reason }, 'execution finished')
     this.refreshCampaign(e.campaignId)
+    this.changed(e.campaignId)
     this.pump(e.deviceId, false)
   }
 
@@ -308,6 +325,8 @@ export class Scheduler implements SchedulerEvents {
     const keys = this.store.campaigns.keys(c.id)
     const stored = this.store.campaigns.storedKeys(e.id)
     if (stored.length >= keys.length) return this.finish(e, 'SUCCEEDED')
+    const blocks = keys.filter((k) => k.kind === 'block').map((k) => k.key)
+    const architectures = keys.filter((k) => k.kind === 'architecture').map((k) => k.key)
     const now = this.iso()
     let jobId = e.jobId
     if (newAttempt || !jobId) {
@@ -323,10 +342,11 @@ export class Scheduler implements SchedulerEvents {
       campaignId: c.id,
       runtime: e.runtime,
       threads: e.threads,
-      blocks: keys,
+      blocks,
       settings: c.settings,
       time: now,
     }
+    if (architectures.length > 0) job.architectures = architectures
     if (stored.length > 0) job.skip = stored
     // Sent again with batches stored: the agent may have lost its state, keep it off the used seqs.
     const maxSeq = this.store.measurements.maxSeq(jobId)
@@ -335,10 +355,12 @@ export class Scheduler implements SchedulerEvents {
     if (Buffer.byteLength(payload) > MAX_PAYLOAD_BYTES) {
       // Too big with the skip list: send only what is left to measure.
       const have = new Set(stored)
-      payload = encodeMessage('jobs', { ...job, blocks: keys.filter((k) => !have.has(k)), skip: undefined })
+      const left = (list: string[]) => list.filter((k) => !have.has(k))
+      payload = encodeMessage('jobs', { ...job, blocks: left(blocks), architectures: job.architectures && left(job.architectures), skip: undefined })
     }
     this.log.info({ executionId: e.id, deviceId: e.deviceId, jobId, blocks: keys.length, skip: stored.length, resend: !newAttempt }, 'job sent')
     this.send(e.deviceId, payload, jobId)
+    this.changed(c.id)
   }
 
   private send(deviceId: string, payload: string, jobId: string): void {

@@ -21,10 +21,15 @@ import { campaignsPlugin } from './plugins/campaigns.ts'
 import { lutsPlugin } from './plugins/luts.ts'
 import { healthPlugin } from './plugins/health.ts'
 import { metricsPlugin } from './plugins/metrics.ts'
+import { eventsPlugin } from './plugins/events.ts'
+import { FleetEvents } from '../events.ts'
+import { createDashboard } from '../dashboard/plugin.ts'
 
 export interface HttpServerOptions {
   store: Store
   scheduler: Scheduler
+  /** Device and campaign changes for /v1/events; default: a bus nothing feeds. */
+  events?: FleetEvents
   mqtt: MqttStatus
   /** undefined: no token needed (insecure mode). */
   apiToken: string | undefined
@@ -45,6 +50,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
   app.decorate('store', opts.store)
   app.decorate('scheduler', opts.scheduler)
   app.decorate('mqtt', opts.mqtt)
+  app.decorate('events', opts.events ?? new FleetEvents())
   app.decorate('httpCounter', new HttpRequestCounter())
   app.addSchema(ErrorSchema)
   installErrorHandling(app as unknown as FastifyInstance)
@@ -64,12 +70,16 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
 
   await app.register(healthPlugin)
   await app.register(metricsPlugin)
+  const dashboard = createDashboard({ apiToken: opts.apiToken })
+  await app.register(dashboard.site)
   await app.register(
     async (v1) => {
       v1.addHook('onRequest', bearerAuth(opts.apiToken))
       await v1.register(devicesPlugin)
       await v1.register(campaignsPlugin)
       await v1.register(lutsPlugin)
+      await v1.register(eventsPlugin)
+      await v1.register(dashboard.api)
     },
     { prefix: '/v1' },
   )

@@ -21,7 +21,8 @@ const DeviceSchema = Type.Object({
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 200 }) })
 
-const view = (d: Device) => ({
+/** A device as the API shows it (also sent by the /v1/events stream). */
+export const deviceView = (d: Device) => ({
   id: d.id,
   status: d.status,
   hardwareProfile: d.hardwareProfile,
@@ -34,7 +35,7 @@ const view = (d: Device) => ({
 
 export const devicesPlugin: FastifyPluginAsyncTypebox = async (app) => {
   app.get('/devices', { schema: { tags: ['devices'], summary: 'List devices', response: { 200: Type.Array(DeviceSchema) } } }, async () =>
-    app.store.devices.list().map(view),
+    app.store.devices.list().map(deviceView),
   )
 
   app.get(
@@ -43,7 +44,7 @@ export const devicesPlugin: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const d = app.store.devices.get(req.params.id)
       if (!d) throw DeviceNotFound(req.params.id)
-      return view(d)
+      return deviceView(d)
     },
   )
 
