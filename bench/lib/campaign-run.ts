@@ -15,6 +15,8 @@ export interface CampaignRequest {
   threads: number
   sample?: number
   seed?: number
+  /** What to measure instead of the default space (blocks, architectures, calibration, ...). */
+  body?: Record<string, unknown>
 }
 
 export interface CampaignRun {
@@ -37,7 +39,7 @@ const fmtDuration = (s: number) => (Number.isFinite(s) ? `${Math.floor(s / 60)}m
 export async function runCampaign(api: ApiClient, agent: AgentProcess, req: CampaignRequest, progress: ProgressLine, timeoutMs: number): Promise<CampaignRun> {
   const body: Record<string, unknown> = {
     name: req.name,
-    searchSpace: 'default',
+    ...(req.body ?? { searchSpace: 'default' }),
     targets: { devices: [req.deviceId] },
     runtimes: ['onnxruntime'],
     threads: [req.threads],
@@ -58,7 +60,7 @@ export async function runCampaign(api: ApiClient, agent: AgentProcess, req: Camp
     const perMin = elapsedS > 0 ? (succeeded / elapsedS) * 60 : 0
     const etaS = perMin > 0 ? ((total - succeeded) / perMin) * 60 : Infinity
     progress.update(
-      `${req.name}: ${succeeded}/${total} blocks (${((100 * succeeded) / Math.max(1, total)).toFixed(1)}%)  ` +
+      `${req.name}: ${succeeded}/${total} targets (${((100 * succeeded) / Math.max(1, total)).toFixed(1)}%)  ` +
         `${perMin.toFixed(0)}/min  elapsed ${fmtDuration(elapsedS)}  eta ${fmtDuration(etaS)}  ` +
         `load ${os.loadavg().map((v) => v.toFixed(2)).join(' ')}  ${view.state}`,
     )

@@ -47,3 +47,18 @@ export function readCampaignMeasurements(dbFile: string, campaignId: string): Ca
     db.close()
   }
 }
+
+/** End-to-end (gross) median of each architecture a campaign measured whole: net median plus its overhead. */
+export function readArchitectureLatencies(dbFile: string, campaignId: string): Map<string, number> {
+  const db = new Database(dbFile, { readonly: true, fileMustExist: true })
+  try {
+    const rows = db
+      .prepare<[string], { key: string; ms: number }>(
+        `SELECT key, median_ms + coalesce(overhead_ms, 0) AS ms FROM measurements WHERE campaign_id = ? AND kind = 'architecture' ORDER BY id`,
+      )
+      .all(campaignId)
+    return new Map(rows.map((r) => [r.key, r.ms]))
+  } finally {
+    db.close()
+  }
+}

@@ -1,0 +1,239 @@
+/**
+ * `npm run bench:latency`: how well a LUT's latency model predicts whole architectures on this
+ * machine, beside how well the machine can measure them at all.
+ *
+ * One controller and one agent process. Per thread count (onnxruntime; 1 and 2 by default):
+ *   1. profile the blocks of N seeded random architectures (the calibration seed's draws), of the
+ *      held-out set and of the Conv4 family (widths 64, 32, 16): the block LUT, timed;
+ *   2. measure the first C of those architectures whole (a calibration campaign): the model is
+ *      fitted on them, timed (its cost against the block LUT's);
+ *   3. predict H held-out architectures from another seed and the Conv4 family, before any of
+ *      them is measured whole;
+ *   4. measure those whole twice, in two campaigns: the first is the truth, the second against
+ *      the first is the remeasure floor (how far the machine agrees with itself);
+ *   5. print, per LUT: share within +-10% and +-5%, MAPE, Kendall tau, for the fitted model, the
+ *      bare block sum and the floor; Conv4's predicted and measured latency; profiling cost.
+ *
+ *   npm run bench:latency                               the full run (about 10-15 min here)
+ *   npm run bench:latency -- --threads 1 --archs 100 --held-out 50 --calibration 60   a quick look
+ *   npm run bench:latency -- --json out.json            figures, predictions and LUTs as JSON
+ */
+import { writeFile } from 'node:fs/promises'
+import { Command, InvalidArgumentError } from 'commander'
+import {
+  architectureBlocks,
+  architectureId,
+  blockKey,
+  calibrationArchitectures,
+  CONV4,
+  createRng,
+  sampleArchitectures,
+  type Architecture,
+  type BlockSpec,
+} from '@fleetnas/shared'
+import { agreement, type Agreement } from '../controller/src/latency/fit-stats.ts'
+import type { LutView } from '../controller/src/cli/api-types.ts'
+import type { ModelView, PredictionView } from '../controller/src/cli/commands/latency.ts'
+import { runCampaign, type CampaignRun } from './lib/campaign-run.ts'
+import { startBenchFleet } from './lib/fleet.ts'
+import { loadAverage, machineInfo } from './lib/machine.ts'
+import { progressLine } from './lib/progress-line.ts'
+import { readArchitectureLatencies } from './lib/stored-measurements.ts'
+import { atMost, mins, pct, renderTargets, type TargetRow } from './lib/targets.ts'
+
+const TARGET_1T = { within10: 0.99, within5: 0.9 }
+const CALIBRATION_COST = 0.25
+
+interface Options {
+  threads: number[]
+  archs: number
+  heldOut: number
+  calibration: number
+  seed: number
+  json?: string
+  timeoutMin: number
+}
+
+const positiveInt = (v: string) => {
+  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('a positive integer')
+  return Number(v)
+}
+
+function parseOptions(argv: string[]): Options {
+  const cmd = new Command('bench:latency')
+    .description("fit each LUT's latency model on a calibration set and check it on held-out architectures, beside the remeasure floor")
+    .option('--threads <list>', 'comma-separated thread counts', (v) => v.split(',').map(positiveInt), [1, 2])
+    .option('--archs <n>', 'random architectures whose blocks make the LUT (the calibration seed)', positiveInt, 300)
+    .option('--held-out <n>', 'held-out architectures (another seed)', positiveInt, 150)
+    .option('--calibration <n>', 'of --archs, how many are measured whole to fit the model', positiveInt, 150)
+    .option('--seed <n>', 'calibration seed', positiveInt, 1)
+    .option('--json <file>', 'also write figures, predictions and LUTs to this JSON file')
+    .option('--timeout-min <m>', 'give up on a campaign after this many minutes', positiveInt, 120)
+  cmd.parse(argv)
+  const o = cmd.opts<Options>()
+  if (o.calibration > o.archs) throw new InvalidArgumentError('--calibration cannot exceed --archs')
+  return o
+}
+
+const conv4Family = (): Architecture[] => [64, 32, 16].map((width) => ({ g: 1, blocks: CONV4.blocks.map((b) => ({ ...b, width })) }))
+
+interface HeldOutPoint {
+  id: string
+  predictedMs: number
+  lowMs: number
+  highMs: number
+  blockSumMs: number
+  callOverheadMs: number
+  measuredMs: number
+  remeasuredMs: number
+}
+
+interface LutFigures {
+  threads: number
+  blocks: number
+  blockCampaign: CampaignRun
+  calibrationCampaign: CampaignRun
+  checkCampaigns: CampaignRun[]
+  model: ModelView
+  /** Held-out architectures (Conv4 family excluded). */
+  fitted: Agreement
+  fittedAgainstSecond: Agreement
+  blockSum: Agreement
+  floor: Agreement
+  intervalCoverage: number
+  conv4: HeldOutPoint[]
+  points: HeldOutPoint[]
+  lut?: LutView
+}
+
+function line(name: string, a: Agreement): string {
+  return `  ${name.padEnd(34)} ${pct(a.within10).padStart(7)} ${pct(a.within5).padStart(7)} ${pct(a.mape).padStart(7)} ${a.kendallTau.toFixed(3).padStart(6)}  median error ${a.medianError >= 0 ? '+' : ''}${pct(a.medianError)}`
+}
+
+async function main(): Promise<void> {
+  const opts = parseOptions(process.argv)
+  const machine = machineInfo()
+  const loadStart = loadAverage()
+  console.log(`fleetnas bench:latency  ${new Date().toISOString()}`)
+  console.log(`machine: ${machine.cpuModel}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}`)
+  console.log(`load average at start: ${loadStart.join(' ')}${loadStart[0] > machine.cores * 0.25 ? '  (other processes are running: figures are noisier than on a quiet machine)' : ''}`)
+
+  const lutArchs = calibrationArchitectures(opts.archs, opts.seed)
+  const taken = new Set(lutArchs.map(architectureId))
+  const heldOut = sampleArchitectures(createRng(`bench-latency/held-out/${opts.seed}`), opts.heldOut + opts.archs).filter((a) => !taken.has(architectureId(a))).slice(0, opts.heldOut)
+  const family = conv4Family()
+  const checkIds = [...heldOut, ...family].map(architectureId)
+  const specs = new Map<string, BlockSpec>()
+  for (const a of [...lutArchs, ...heldOut, ...family]) for (const b of architectureBlocks(a)) specs.set(blockKey(b), b)
+  console.log(
+    `architectures: ${opts.archs} random (seed ${opts.seed}; the first ${opts.calibration} measured whole for calibration), ${heldOut.length} held out (another seed), Conv4 at widths 64/32/16; ${specs.size} distinct blocks`,
+  )
+
+  const fleet = await startBenchFleet({ threads: opts.threads[0] })
+  const stopOnSignal = (signal: NodeJS.Signals) => {
+    process.stderr.write(`\n${signal}: stopping the agent and the controller\n`)
+    void fleet.stop().finally(() => process.exit(130))
+  }
+  process.once('SIGINT', stopOnSignal)
+  process.once('SIGTERM', stopOnSignal)
+  const results: LutFigures[] = []
+  try {
+    const { agent, api, device } = fleet
+    const profile = device.hardwareProfile ?? 'generic'
+    console.log(`agent: pid ${agent.pid}, device ${device.id}, hardware profile ${profile}`)
+    const progress = progressLine()
+    const timeoutMs = opts.timeoutMin * 60_000
+    const dbFile = fleet.controller.store.file
+    for (const threads of opts.threads) {
+      const run = (name: string, body: Record<string, unknown>) => runCampaign(api, agent, { name, deviceId: device.id, threads, body }, progress, timeoutMs)
+      const blockCampaign = await run(`t${threads}-blocks`, { blocks: [...specs.values()] })
+      const calibrationCampaign = await run(`t${threads}-calibration`, { calibration: { count: opts.calibration, seed: opts.seed }, architectureBlocks: false })
+      const q = `runtime=onnxruntime&threads=${threads}`
+      const model = await api.get<ModelView>(`/v1/luts/${encodeURIComponent(profile)}/model?${q}`)
+      // Predictions are frozen before any checked architecture is measured whole.
+      const { predictions } = await api.post<{ predictions: PredictionView[] }>(`/v1/luts/${encodeURIComponent(profile)}/predict`, {
+        runtime: 'onnxruntime',
+        threads,
+        architectures: checkIds,
+      })
+      const checks = [
+        await run(`t${threads}-check-1`, { architectures: checkIds, architectureBlocks: false }),
+        await run(`t${threads}-check-2`, { architectures: checkIds, architectureBlocks: false }),
+      ]
+      const [m1, m2] = checks.map((c) => readArchitectureLatencies(dbFile, c.id))
+      const points: HeldOutPoint[] = predictions.map((p) => {
+        if (p.predictedMs === null) throw new Error(`no prediction for ${p.id}: missing ${p.missing.join(', ')}`)
+        return {
+          id: p.id,
+          predictedMs: p.predictedMs,
+          lowMs: p.lowMs ?? NaN,
+          highMs: p.highMs ?? NaN,
+          blockSumMs: p.blockSumMs ?? NaN,
+          callOverheadMs: p.callOverheadMs,
+          measuredMs: m1.get(p.id) ?? NaN,
+          remeasuredMs: m2.get(p.id) ?? NaN,
+        }
+      })
+      const familyIds = new Set(family.map(architectureId))
+      const held = points.filter((p) => !familyIds.has(p.id) && Number.isFinite(p.measuredMs) && Number.isFinite(p.remeasuredMs))
+      const truth = held.map((p) => p.measuredMs)
+      const f: LutFigures = {
+        threads,
+        blocks: specs.size,
+        blockCampaign,
+        calibrationCampaign,
+        checkCampaigns: checks,
+        model,
+        fitted: agreement(held.map((p) => p.predictedMs), truth),
+        fittedAgainstSecond: agreement(held.map((p) => p.predictedMs), held.map((p) => p.remeasuredMs)),
+        blockSum: agreement(held.map((p) => p.callOverheadMs + p.blockSumMs), truth),
+        floor: agreement(held.map((p) => p.remeasuredMs), truth),
+        intervalCoverage: held.filter((p) => p.lowMs <= p.measuredMs && p.measuredMs <= p.highMs).length / Math.max(1, held.length),
+        conv4: points.filter((p) => familyIds.has(p.id)),
+        points,
+      }
+      if (opts.json) f.lut = await api.get<LutView>(`/v1/luts/${encodeURIComponent(profile)}?${q}`)
+      results.push(f)
+
+      const r = model.model.report
+      console.log(`\nLUT ${profile} / onnxruntime / ${threads} thread(s): ${specs.size} blocks in ${mins(blockCampaign.wallMs / 60_000)}; calibration ${model.model.n} architectures in ${mins(calibrationCampaign.wallMs / 60_000)} (${pct(calibrationCampaign.wallMs / blockCampaign.wallMs)} of the block LUT's time)`)
+      if (r) console.log(`  model: ${model.model.kind}; cross-validated on its calibration set: ${pct(r.heldOut.within10)} within 10%, ${pct(r.heldOut.within5)} within 5%, MAPE ${pct(r.heldOut.mape)}`)
+      console.log(`  ${held.length} held-out architectures             within10 within5    MAPE    tau`)
+      console.log(line('fitted model vs measured', f.fitted))
+      console.log(line('fitted model vs measured again', f.fittedAgainstSecond))
+      console.log(line('bare sum + one call overhead', f.blockSum))
+      console.log(line('remeasure floor (2nd vs 1st)', f.floor))
+      console.log(`  95% prediction interval covers ${pct(f.intervalCoverage)} of the measured latencies`)
+      for (const c of f.conv4)
+        console.log(`  ${c.id}: predicted ${c.predictedMs.toFixed(4)} ms [${c.lowMs.toFixed(4)}, ${c.highMs.toFixed(4)}], measured ${c.measuredMs.toFixed(4)} and ${c.remeasuredMs.toFixed(4)} ms`)
+    }
+
+    const loadEnd = loadAverage()
+    const rows: TargetRow[] = []
+    for (const f of results) {
+      const cost = f.calibrationCampaign.wallMs / f.blockCampaign.wallMs
+      if (f.threads === 1) {
+        rows.push(atMost('1 thread: held-out outside +-10%', 1 - f.fitted.within10, 1 - TARGET_1T.within10, pct, `floor: ${pct(1 - f.floor.within10)}`))
+        rows.push(atMost('1 thread: held-out outside +-5%', 1 - f.fitted.within5, 1 - TARGET_1T.within5, pct, `floor: ${pct(1 - f.floor.within5)}`))
+      } else {
+        rows.push(atMost(`${f.threads} threads: outside +-10% (limit: floor's)`, 1 - f.fitted.within10, 1 - f.floor.within10, pct))
+        rows.push(atMost(`${f.threads} threads: outside +-5% (limit: floor's)`, 1 - f.fitted.within5, 1 - f.floor.within5, pct))
+      }
+      rows.push(atMost(`${f.threads} thread(s): calibration / block LUT time`, cost, CALIBRATION_COST, pct))
+    }
+    console.log('\nsummary')
+    console.log(renderTargets(rows))
+    console.log(`load average: start ${loadStart.join(' ')}, end ${loadEnd.join(' ')} (${machine.cores} cores)`)
+    if (opts.json) {
+      await writeFile(opts.json, `${JSON.stringify({ time: new Date().toISOString(), machine, loadAverage: { start: loadStart, end: loadEnd }, options: opts, results, targets: rows }, null, 2)}\n`)
+      console.log(`figures written to ${opts.json}`)
+    }
+  } finally {
+    await fleet.stop()
+  }
+}
+
+main().catch((e) => {
+  process.stderr.write(`bench:latency failed: ${(e as Error).stack ?? e}\n`)
+  process.exitCode = 1
+})
