@@ -12,6 +12,7 @@ import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/broker.ts'
 import { CONTROLLER_CLIENT_ID, connectControllerClient, type ControllerClient, type Publisher } from './mqtt/client.ts'
 import { createDispatcher } from './mqtt/dispatcher.ts'
 import { Scheduler } from './campaigns/scheduler.ts'
+import { LatencyModels } from './latency/service.ts'
 import { buildHttpServer } from './http/server.ts'
 import { loadOrCreateApiToken } from './api-token.ts'
 import { REFUSED_COUNTER } from './metrics.ts'
@@ -37,6 +38,7 @@ export interface RunningController {
   deviceAuth: boolean
   store: Store
   scheduler: Scheduler
+  latency: LatencyModels
   http: FastifyInstance
   stop(): Promise<void>
 }
@@ -110,7 +112,9 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
       onChange: (campaignId) => events.campaign(campaignId),
     })
     cleanup.push(() => scheduler.stop())
-    const dispatch = createDispatcher({ store, scheduler, publisher, log, now: () => new Date().toISOString() })
+    const latency = new LatencyModels(store, log)
+    cleanup.push(() => latency.stop())
+    const dispatch = createDispatcher({ store, scheduler, latency, publisher, log, now: () => new Date().toISOString() })
     const onMessage = (topic: string, payload: Buffer, retained: boolean) => {
       dispatch(topic, payload, retained)
       events.afterMessage(topic)
@@ -122,6 +126,7 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
     const http = await buildHttpServer({
       store,
       scheduler,
+      latency,
       events,
       apiToken,
       log,
@@ -138,7 +143,7 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
     const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host
     const httpUrl = `http://${host}:${port}`
     log.info({ httpUrl, mqttUrl, docs: `${httpUrl}/docs` }, 'controller started')
-    return { config, httpUrl, mqttUrl, apiToken, deviceAuth, store, scheduler, http, stop }
+    return { config, httpUrl, mqttUrl, apiToken, deviceAuth, store, scheduler, latency, http, stop }
   } catch (e) {
     await stop()
     throw e

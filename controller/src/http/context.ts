@@ -1,6 +1,7 @@
 /** The shared resources every feature plugin reaches through fastify decorators. */
 import type { Store } from '../store/db.ts'
 import type { Scheduler } from '../campaigns/scheduler.ts'
+import type { LatencyModels } from '../latency/service.ts'
 import type { HttpRequestCounter } from '../metrics.ts'
 
 export interface MqttStatus {
@@ -17,6 +18,7 @@ declare module 'fastify' {
   interface FastifyInstance {
     store: Store
     scheduler: Scheduler
+    latency: LatencyModels
     mqtt: MqttStatus
     httpCounter: HttpRequestCounter
   }

@@ -19,6 +19,8 @@ import { validatorWithoutBodyCoercion } from './validator.ts'
 import { devicesPlugin } from './plugins/devices.ts'
 import { campaignsPlugin } from './plugins/campaigns.ts'
 import { lutsPlugin } from './plugins/luts.ts'
+import { latencyPlugin } from './plugins/latency.ts'
+import { LatencyModels } from '../latency/service.ts'
 import { healthPlugin } from './plugins/health.ts'
 import { metricsPlugin } from './plugins/metrics.ts'
 import { eventsPlugin } from './plugins/events.ts'
@@ -28,6 +30,8 @@ import { createDashboard } from '../dashboard/plugin.ts'
 export interface HttpServerOptions {
   store: Store
   scheduler: Scheduler
+  /** Latency models per LUT; default: one over `store`. */
+  latency?: LatencyModels
   /** Device and campaign changes for /v1/events; default: a bus nothing feeds. */
   events?: FleetEvents
   mqtt: MqttStatus
@@ -49,6 +53,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
 
   app.decorate('store', opts.store)
   app.decorate('scheduler', opts.scheduler)
+  app.decorate('latency', opts.latency ?? new LatencyModels(opts.store, opts.log))
   app.decorate('mqtt', opts.mqtt)
   app.decorate('events', opts.events ?? new FleetEvents())
   app.decorate('httpCounter', new HttpRequestCounter())
@@ -78,6 +83,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
       await v1.register(devicesPlugin)
       await v1.register(campaignsPlugin)
       await v1.register(lutsPlugin)
+      await v1.register(latencyPlugin)
       await v1.register(eventsPlugin)
       await v1.register(dashboard.api)
     },
