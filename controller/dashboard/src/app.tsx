@@ -39,9 +39,11 @@ function LoginForm({ onToken, error }: { onToken: (token: string) => void; error
     if (!token) return
     setBusy(true)
     try {
-      await getJson('/v1/dashboard/session', { token })
-      setFailure(undefined)
-      onToken(token)
+      const check = await postJson<{ valid: boolean }>('/dashboard/session', { token }, { token: null })
+      if (check.valid) {
+        setFailure(undefined)
+        onToken(token)
+      } else setFailure(new ApiError(401, 'FLEETNAS_ERR_AUTH_REQUIRED', 'The controller refused this token.'))
     } catch (err) {
       setFailure(err as ApiError)
     } finally {

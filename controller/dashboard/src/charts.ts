@@ -17,6 +17,8 @@ export interface HeatmapOptions {
   /** A ratio of two LUTs: diverging colours around 1. */
   ratio?: { a: string; b: string }
   xLabel: string
+  /** Colour domain shared with a figure beside this one (two LUTs compared). */
+  domain?: [number, number]
   /** Called with the cell under a click. */
   onCell?: (c: Cell) => void
 }
@@ -30,10 +32,21 @@ export function heatmap(cells: Cell[], axes: Axes, o: HeatmapOptions): HTMLEleme
   let title: (c: Cell) => string
   if (o.ratio) {
     const extreme = Math.max(2, ...cells.map((c) => Math.max(c.value, 1 / c.value)).filter(Number.isFinite))
-    color = { type: 'diverging-log', pivot: 1, domain: [1 / extreme, extreme], scheme: 'BuRd', legend: true, label: `${o.ratio.a} / ${o.ratio.b}` }
+    color = {
+      type: 'diverging-log',
+      pivot: 1,
+      domain: [1 / extreme, extreme],
+      scheme: 'BuRd',
+      legend: true,
+      label: `${o.ratio.a} / ${o.ratio.b}`,
+      tickFormat: (d: number) => `${+d.toPrecision(2)}x`,
+    }
     title = (c) => `${c.y} · ${c.x}\n${o.ratio!.a} / ${o.ratio!.b}: ${c.value.toFixed(2)}x (median of ${c.n} block${c.n > 1 ? 's' : ''}, ${c.min.toFixed(2)}–${c.max.toFixed(2)}x)`
   } else {
-    color = o.metric === 'median' ? { type: 'log', scheme: 'viridis', legend: true, label: METRICS.median } : { type: 'linear', scheme: 'oranges', legend: true, label: METRICS[o.metric] }
+    color =
+      o.metric === 'median'
+        ? { type: 'log', scheme: 'viridis', legend: true, label: METRICS.median, domain: o.domain, tickFormat: (d: number) => `${+d.toPrecision(2)}` }
+        : { type: 'linear', scheme: 'oranges', legend: true, label: METRICS[o.metric], domain: o.domain }
     title = (c) =>
       `${c.y} · ${c.x}\n${METRICS[o.metric]}: ${fmtMetric(o.metric, c.value)}` +
       (c.n > 1 ? `\nmedian of ${c.n} blocks (${fmtMetric(o.metric, c.min)} – ${fmtMetric(o.metric, c.max)})` : `\n${c.keys[0]}`)

@@ -3,8 +3,9 @@
  * `/` on the API's own origin, plus the few routes the client needs beside /v1:
  *
  *   GET  /dashboard/session            open: {tokenRequired}; the page decides between login and views
+ *   POST /dashboard/session {token}    open: {tokenRequired, valid}; how the page checks a typed token
+ *                                      (a 200 either way: a wrong token is an answer, not a failed load)
  *   POST /dashboard/login {code}       open: trades a one-time login code for the API token
- *   GET  /v1/dashboard/session         bearer: {authenticated: true}; how the page checks a typed token
  *   POST /v1/dashboard/login-links     bearer: a new one-time link (`fleetnas demo` prints one)
  *
  * `createDashboard` returns two plugins sharing one set of login codes: `site` for the root and
@@ -16,6 +17,7 @@ import fastifyStatic from '@fastify/static'
 import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { DashboardLoginCode } from '../errors.ts'
+import { sameSecret } from '../mqtt/credentials.ts'
 import { errorResponses } from '../http/schemas.ts'
 import { LoginLinks } from './login-links.ts'
 
@@ -64,6 +66,22 @@ export function createDashboard(opts: DashboardOptions) {
     )
 
     app.post(
+      '/dashboard/session',
+      {
+        schema: {
+          tags: ['dashboard'],
+          summary: 'Whether a token is the API token (open; 200 with valid: false for a wrong one)',
+          body: Type.Object({ token: Type.String({ maxLength: 1000 }) }, { additionalProperties: false }),
+          response: { 200: Type.Object({ tokenRequired: Type.Boolean(), valid: Type.Boolean() }), ...errorResponses(400) },
+        },
+      },
+      async (req) => ({
+        tokenRequired: opts.apiToken !== undefined,
+        valid: opts.apiToken === undefined || sameSecret(req.body.token, opts.apiToken),
+      }),
+    )
+
+    app.post(
       '/dashboard/login',
       {
         schema: {
@@ -105,18 +123,6 @@ export function createDashboard(opts: DashboardOptions) {
   }
 
   const api: FastifyPluginAsyncTypebox = async (app) => {
-    app.get(
-      '/dashboard/session',
-      {
-        schema: {
-          tags: ['dashboard'],
-          summary: 'Checks the bearer token (200 when it is right, 401 otherwise)',
-          response: { 200: Type.Object({ authenticated: Type.Boolean() }), ...errorResponses(401) },
-        },
-      },
-      async () => ({ authenticated: true }),
-    )
-
     app.post(
       '/dashboard/login-links',
       {

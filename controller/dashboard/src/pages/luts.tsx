@@ -113,7 +113,10 @@ function LutDetail({ a, luts, query }: { a: LutRef; luts: LutSummary[]; query: U
     const cellsA = lutCells(entriesA, g)
     const cellsB = entriesB ? lutCells(entriesB, g) : undefined
     const ratio = entriesB ? ratioCells(entriesA, entriesB, g) : undefined
-    return { axes, cellsA, cellsB, ratio, choices: filterChoices(entriesA, columns) }
+    // Side by side, both figures use one colour scale, or equal colours would mean different values.
+    const values = [...cellsA, ...(cellsB ?? [])].map((c) => (metric === 'median' ? Math.max(c.value, 1e-4) : c.value)).filter(Number.isFinite)
+    const domain: [number, number] | undefined = cellsB && values.length ? [Math.min(...values), Math.max(...values)] : undefined
+    return { axes, cellsA, cellsB, ratio, domain, choices: filterChoices(entriesA, columns) }
   }, [entriesA, entriesB, columns, only, metric])
 
   if (lutA.error) return <ErrorBox error={lutA.error} what={`LUT ${lutName(a)}`} />
@@ -178,13 +181,13 @@ function LutDetail({ a, luts, query }: { a: LutRef; luts: LutSummary[]; query: U
       <div class={b ? 'charts' : ''}>
         <div class="chart heatmap-a">
           <h3>{nameA}</h3>
-          <Figure ready="heatmap" deps={[drawn]} make={(c) => c.heatmap(view.cellsA, view.axes, { metric, xLabel, onCell: setCell })} />
+          <Figure ready="heatmap" deps={[drawn]} make={(c) => c.heatmap(view.cellsA, view.axes, { metric, xLabel, domain: view.domain, onCell: setCell })} />
         </div>
         {b && (
           <div class="chart heatmap-b">
             <h3>{nameB}</h3>
             {lutB.error && <ErrorBox error={lutB.error} what={nameB} />}
-            {view.cellsB && <Figure ready="heatmap-b" deps={[drawn]} make={(c) => c.heatmap(view.cellsB!, view.axes, { metric, xLabel, onCell: setCell })} />}
+            {view.cellsB && <Figure ready="heatmap-b" deps={[drawn]} make={(c) => c.heatmap(view.cellsB!, view.axes, { metric, xLabel, domain: view.domain, onCell: setCell })} />}
           </div>
         )}
       </div>
