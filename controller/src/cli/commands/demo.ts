@@ -1,9 +1,10 @@
 /**
  * `fleetnas demo`: the whole profiling loop on this machine with nothing to configure. Starts a
- * controller (embedded broker, free ports, temporary data dir, no auth), one local agent process,
+ * controller (embedded broker, free ports, temporary data dir, a generated API token), one local agent process,
  * runs a small campaign, prints a LUT summary and the API address, then serves until Ctrl-C.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -40,8 +41,8 @@ async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<
   }
 }
 
-function startAgentProcess(args: string[]): ChildProcess {
-  return spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'] })
+function startAgentProcess(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } })
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
@@ -66,19 +67,23 @@ export async function runDemo(o: DemoOptions): Promise<void> {
   process.once('SIGTERM', onSignal)
 
   o.log(`fleetnas demo: data in ${dataDir}`)
-  const controller = await startController({ dataDir, httpPort: o.httpPort, mqttPort: 0, insecure: true, logLevel: 'warn' })
-  const api = new ApiClient({ api: controller.httpUrl })
+  const controller = await startController({ dataDir, httpPort: o.httpPort, mqttPort: 0, apiToken: randomBytes(18).toString('base64url'), logLevel: 'warn' })
+  const api = new ApiClient({ api: controller.httpUrl, token: controller.apiToken })
+  const dashboardLink = async () => (await api.post<{ url: string }>('/v1/dashboard/login-links')).url
   const deviceId = `demo-${hostname().replace(/[^A-Za-z0-9._-]/g, '-')}`.slice(0, 100)
   let agent: ChildProcess | undefined
   try {
     o.log(`controller up: API ${controller.httpUrl} (docs ${controller.httpUrl}/docs), MQTT ${controller.mqttUrl}`)
+    o.log(`dashboard: ${controller.httpUrl}/  watch it live; one-time login link (15 min): ${await dashboardLink()}`)
+    const { secret } = await api.post<{ secret: string }>(`/v1/devices/${encodeURIComponent(deviceId)}/credentials`)
     agent = startAgentProcess([
       '--broker', controller.mqttUrl,
       '--state-dir', join(dataDir, 'agent'),
       '--device-id', deviceId,
+      '--username', deviceId,
       '--threads', String(o.threads),
       '--log-level', 'warn',
-    ])
+    ], { FLEETNAS_PASSWORD: secret })
     const device = await waitFor('the local agent to come online', 60_000, async () => {
       const devices = await api.get<DeviceView[] | { items: DeviceView[] }>('/v1/devices')
       const list = Array.isArray(devices) ? devices : devices.items
@@ -105,6 +110,8 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     o.log(summarizeLut(lut))
     o.log('')
     o.log(`API: ${controller.httpUrl}  (docs: ${controller.httpUrl}/docs)`)
+    o.log(`dashboard: ${controller.httpUrl}/  one-time login link: ${await dashboardLink()}`)
+    o.log(`export FLEETNAS_API_TOKEN=${controller.apiToken}   # the API token, for the commands below`)
     o.log(`try: npx fleetnas lut show ${profile} --threads ${o.threads} --api ${controller.httpUrl}`)
     if (!o.exit && !interrupted.signal.aborted) {
       o.log('serving; press Ctrl-C to stop')
