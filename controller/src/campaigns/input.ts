@@ -25,7 +25,7 @@ export const CampaignInputSchema = Type.Object(
     ),
     /** Also measure every block of those architectures (default true: the latency model needs both). */
     architectureBlocks: Type.Optional(Type.Boolean()),
-    /** Measure a seeded random sample of this many of the block keys (architectures are not sampled). */
+    /** Measure a seeded random sample of this many of the search space's block keys (of `blocks` when no space is named); explicit blocks and architectures are not sampled. */
     sample: Type.Optional(Type.Integer({ minimum: 1, maximum: 20000 })),
     /** Seed of the sample (default 1). */
     seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),

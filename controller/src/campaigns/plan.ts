@@ -36,26 +36,27 @@ function requestedArchitectures(input: CampaignInput): Architecture[] {
   return [...archs.values()]
 }
 
+/** Explicit blocks, plus the space's keys or a seeded sample of them (`sample` samples the space; with no space, the blocks). */
 function sampledBlockKeys(input: CampaignInput): string[] {
-  const keys = new Set<string>()
+  const explicit = new Set<string>()
   input.blocks?.forEach((b, i) => {
     try {
-      keys.add(blockKey(checkBlock(b)))
+      explicit.add(blockKey(checkBlock(b)))
     } catch (e) {
       if (isFleetnasError(e)) throw CampaignBlockInvalid(`blocks/${i}: ${e.message}`)
       throw e
     }
   })
-  if (input.searchSpace === 'default') for (const k of spaceBlockKeys()) keys.add(k)
-  let list = [...keys]
-  if (input.sample !== undefined && input.sample < list.length) {
+  const sample = (list: string[]) => {
+    if (input.sample === undefined || input.sample >= list.length) return list
     const order = new Map(list.map((k, i) => [k, i]))
-    list = createRng(input.seed ?? 1)
+    return createRng(input.seed ?? 1)
       .shuffle([...list])
       .slice(0, input.sample)
       .sort((a, b) => order.get(a)! - order.get(b)!)
   }
-  return list
+  if (input.searchSpace !== 'default') return sample([...explicit])
+  return [...new Set([...explicit, ...sample(spaceBlockKeys())])]
 }
 
 export function planKeys(input: CampaignInput): CampaignKey[] {

@@ -171,8 +171,9 @@ export function buildProgram(): Command {
 
   program
     .command('demo')
-    .description('controller + one local agent on free ports, a small campaign on this machine, a LUT summary')
-    .option('--blocks <n>', 'blocks to profile', int('--blocks'), 24)
+    .description('controller + one local agent on free ports, a small campaign on this machine, a LUT summary, predicted vs measured latency')
+    .option('--blocks <n>', 'blocks of the default space to profile', int('--blocks'), 24)
+    .option('--calibration <n>', 'architectures measured whole to fit the latency model', int('--calibration'), 40)
     .option('--threads <n>', 'threads', int('--threads'), 1)
     .option('--port <port>', 'HTTP port (0 = any free)', int('--port'), 0)
     .option('--data-dir <dir>', 'keep the data here instead of a temporary folder')

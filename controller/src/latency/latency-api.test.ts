@@ -121,4 +121,7 @@ t.test('campaign inputs for architectures are checked', async (t) => {
   const only = await post({ architectures: ['g1_conv-k3-w64-mp_conv-k3-w64-mp'], architectureBlocks: false })
   t.equal(only.status, 201)
   t.match((await api(ctl, 'GET', `/v1/campaigns/${only.json.id}`)).json, { blocks: 1, architectures: 1 }, 'architectureBlocks: false measures the architecture alone')
+  const conv4Blocks = architectureBlocks(parseArchitectureId('g1_conv-k3-w64-mp_conv-k3-w64-mp'))
+  const mixed = await post({ searchSpace: 'default', sample: 5, blocks: conv4Blocks, calibration: { count: 2 }, architectureBlocks: false })
+  t.match((await api(ctl, 'GET', `/v1/campaigns/${mixed.json.id}`)).json, { blocks: 5 + conv4Blocks.length + 2, architectures: 2 }, '`sample` samples the space; explicit blocks all stay')
 })
