@@ -7,7 +7,7 @@ import type { Axes, Cell, Metric } from './heatmap.ts'
 import { METRICS } from './heatmap.ts'
 
 const fmtMs = (v: number) => (v < 0.01 ? `${(v * 1000).toFixed(2)} µs` : v < 1 ? `${v.toFixed(3)} ms` : `${v.toFixed(2)} ms`)
-const fmtMetric = (m: Metric, v: number) => (m === 'median' ? fmtMs(v) : m === 'spread' ? `${(v * 100).toFixed(1)}%` : v.toFixed(3))
+const fmtMetric = (m: Metric, v: number) => (m === 'median' ? fmtMs(v) : m === 'spread' || m === 'ci' ? `${(v * 100).toFixed(1)}%` : v.toFixed(3))
 
 // A log colour scale cannot show 0 (an overhead-subtracted median can clamp there).
 const FLOOR = 1e-4

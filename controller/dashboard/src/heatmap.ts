@@ -7,10 +7,11 @@ import type { BlockSpec } from '@fleetnas/shared'
 import type { LutEntry } from './types.ts'
 
 export type Columns = 'input' | 'width'
-export type Metric = 'median' | 'spread' | 'cv'
+export type Metric = 'median' | 'ci' | 'spread' | 'cv'
 
 export const METRICS: Record<Metric, string> = {
   median: 'median latency (ms)',
+  ci: 'uncertainty of the median (95% interval half-width, % of median)',
   spread: 'p10–p90 spread (% of median)',
   cv: 'coefficient of variation',
 }
@@ -62,6 +63,7 @@ export interface Grouping {
 function metricOf(e: LutEntry, m: Metric): number {
   if (m === 'median') return e.medianMs
   if (m === 'cv') return e.cv
+  if (m === 'ci') return e.ciLowMs !== null && e.ciHighMs !== null && e.medianMs > 0 ? (e.ciHighMs - e.ciLowMs) / 2 / e.medianMs : NaN
   return e.medianMs > 0 ? (e.p90Ms - e.p10Ms) / e.medianMs : NaN
 }
 

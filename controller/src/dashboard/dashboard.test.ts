@@ -167,3 +167,27 @@ t.test('an open event stream does not hold up stopping the controller', async (t
   t.ok(Date.now() - started < 5000, 'stopped promptly')
   await res.body?.cancel().catch(() => {})
 })
+
+t.test('GET /v1/dashboard/luts/:profile: the heatmap rows with their block specs; 404 with a code for a missing LUT', async (t) => {
+  const ctl = await startTestController(t, { insecure: false, apiToken: TOKEN })
+  const scope = { hardwareProfile: 'rpi4', runtime: 'onnxruntime', threads: 4, backend: 'cpu' }
+  const stats = { medianMs: 1.5, p10Ms: 1.4, p90Ms: 1.7, cv: 0.04, samples: 60, devices: 2, spreadMs: 0.1, noisy: false, ciLowMs: 1.45, ciHighMs: 1.55, overheadMs: 0.005, belowOverhead: false }
+  const now = new Date().toISOString()
+  ctl.store.luts.upsert(scope, 'block', 'conv-k3-s1-i28x28x16-o28x28x32-bn-relu', stats, now)
+  ctl.store.luts.upsert(scope, 'block', 'head-gap-fc-i1x1x64-o5', { ...stats, medianMs: 0.01 }, now)
+  t.equal((await api(ctl, 'GET', '/v1/dashboard/luts/rpi4?threads=4', undefined, '')).status, 401, 'behind the token')
+  const lut = await api(ctl, 'GET', '/v1/dashboard/luts/rpi4?runtime=onnxruntime&threads=4')
+  t.equal(lut.status, 200)
+  t.match(lut.json, { hardwareProfile: 'rpi4', runtime: 'onnxruntime', threads: 4 })
+  t.same(
+    lut.json.entries.map((e: { key: string; block: { op: string } }) => [e.key, e.block.op]),
+    [
+      ['conv-k3-s1-i28x28x16-o28x28x32-bn-relu', 'conv'],
+      ['head-gap-fc-i1x1x64-o5', 'head'],
+    ],
+  )
+  t.match(lut.json.entries[0], { medianMs: 1.5, p10Ms: 1.4, p90Ms: 1.7, ciLowMs: 1.45, ciHighMs: 1.55, samples: 60, devices: 2, noisy: false })
+  const missing = await api(ctl, 'GET', '/v1/dashboard/luts/rpi4?threads=1')
+  t.equal(missing.status, 404)
+  t.equal(missing.json.code, 'FLEETNAS_ERR_LUT_NOT_FOUND')
+})

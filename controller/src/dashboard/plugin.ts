@@ -7,6 +7,7 @@
  *                                      (a 200 either way: a wrong token is an answer, not a failed load)
  *   POST /dashboard/login {code}       open: trades a one-time login code for the API token
  *   POST /v1/dashboard/login-links     bearer: a new one-time link (`fleetnas demo` prints one)
+ *   GET  /v1/dashboard/luts/:profile   bearer: a LUT's block rows, lean, for the heatmap (see lut-rows.ts)
  *
  * `createDashboard` returns two plugins sharing one set of login codes: `site` for the root and
  * `api` for inside the /v1 scope (behind its bearer hook).
@@ -20,6 +21,7 @@ import { DashboardLoginCode } from '../errors.ts'
 import { sameSecret } from '../mqtt/credentials.ts'
 import { errorResponses } from '../http/schemas.ts'
 import { LoginLinks } from './login-links.ts'
+import { lutRowsJson } from './lut-rows.ts'
 
 export const DASHBOARD_DIST = fileURLToPath(new URL('../../dashboard/dist/', import.meta.url))
 
@@ -123,6 +125,22 @@ export function createDashboard(opts: DashboardOptions) {
   }
 
   const api: FastifyPluginAsyncTypebox = async (app) => {
+    app.get(
+      '/dashboard/luts/:hardwareProfile',
+      {
+        schema: {
+          tags: ['dashboard'],
+          summary: "A LUT's block rows for the dashboard heatmap: the fields it draws, each block's spec, no per-row schema",
+          params: Type.Object({ hardwareProfile: Type.String({ maxLength: 200 }) }),
+          querystring: Type.Object({ runtime: Type.Optional(Type.String({ maxLength: 64 })), threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })) }),
+        },
+      },
+      async (req, reply) => {
+        const json = lutRowsJson(app.store, req.params.hardwareProfile, req.query.runtime ?? 'onnxruntime', req.query.threads ?? 1)
+        return reply.type('application/json; charset=utf-8').send(json)
+      },
+    )
+
     app.post(
       '/dashboard/login-links',
       {

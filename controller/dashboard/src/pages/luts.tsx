@@ -5,10 +5,10 @@
  *
  *   #/luts/PROFILE/RUNTIME/THREADS?vs=PROFILE/RUNTIME/THREADS&cols=input|width&only=...&metric=median|spread|cv
  */
-import { useMemo, useState } from 'preact/hooks'
+import { useEffect, useMemo, useState } from 'preact/hooks'
 import { download, getJson } from '../api.ts'
 import type { Session } from '../app.tsx'
-import { Figure } from '../figure.tsx'
+import { Figure, loadCharts } from '../figure.tsx'
 import { ms, pct, when } from '../format.ts'
 import { axesOf, filterChoices, lutCells, METRICS, ratioCells, type Cell, type Columns, type Metric } from '../heatmap.ts'
 import { href, navigate } from '../router.ts'
@@ -36,7 +36,7 @@ export function useLutList(canRead: boolean) {
 }
 
 export function useLut(ref: LutRef | undefined) {
-  return useAsync((signal) => (ref ? getJson<LutView>(`/v1/luts/${lutPath(ref)}`, { signal }) : Promise.resolve(undefined)), [ref?.profile, ref?.runtime, ref?.threads])
+  return useAsync((signal) => (ref ? getJson<LutView>(`/v1/dashboard/luts/${lutPath(ref)}`, { signal }) : Promise.resolve(undefined)), [ref?.profile, ref?.runtime, ref?.threads])
 }
 
 function CellEntries({ cell, entries, other }: { cell: Cell; entries: LutEntry[]; other?: Map<string, LutEntry> }) {
@@ -89,7 +89,7 @@ function CellEntries({ cell, entries, other }: { cell: Cell; entries: LutEntry[]
 function LutDetail({ a, luts, query }: { a: LutRef; luts: LutSummary[]; query: URLSearchParams }) {
   const b = parseRef((query.get('vs') ?? '').split('/'))
   const columns: Columns = query.get('cols') === 'width' ? 'width' : 'input'
-  const metric = (['median', 'spread', 'cv'].includes(query.get('metric') ?? '') ? query.get('metric') : 'median') as Metric
+  const metric = (['median', 'ci', 'spread', 'cv'].includes(query.get('metric') ?? '') ? query.get('metric') : 'median') as Metric
   const only = query.get('only') ?? ''
   const lutA = useLut(a)
   const lutB = useLut(b)
@@ -176,7 +176,7 @@ function LutDetail({ a, luts, query }: { a: LutRef; luts: LutSummary[]; query: U
       </div>
       <p class="muted">
         Each cell is the median over the blocks that fall in it (hover for the range, click for the entries). Rows: op, expansion, kernel, stride
-        and pooling; the uncertainty of an entry shows as its p10–p90 spread or CV (colour menu).
+        and pooling; the colour menu shows instead how sure each median is (its 95% interval) or how single runs spread (p10–p90, CV).
       </p>
       <div class={b ? 'charts' : ''}>
         <div class="chart heatmap-a">
@@ -210,6 +210,9 @@ function LutDetail({ a, luts, query }: { a: LutRef; luts: LutSummary[]; query: U
 
 export function LutsPage({ session, selected, query }: { session: Session; selected: string[]; query: URLSearchParams }) {
   const luts = useLutList(session.canRead)
+  const a = parseRef(selected)
+  // The chart module and the chosen LUT load in parallel with the list, not after it.
+  useEffect(() => void (a && loadCharts()), [a?.profile])
   if (!session.canRead)
     return (
       <>
@@ -217,13 +220,12 @@ export function LutsPage({ session, selected, query }: { session: Session; selec
         <NeedsLogin what="the latency lookup tables" />
       </>
     )
-  if (luts.error) return <ErrorBox error={luts.error} what="the LUTs" />
-  if (!luts.data) return <Loading what="the LUTs" />
-  const a = parseRef(selected)
   return (
-    <div data-ready={a ? undefined : 'luts'}>
+    <div data-ready={a || !luts.data ? undefined : 'luts'}>
       <h1>Latency lookup tables</h1>
-      {luts.data.length === 0 ? (
+      {luts.error && <ErrorBox error={luts.error} what="the LUTs" />}
+      {!luts.data && !luts.error && <Loading what="the LUTs" />}
+      {!luts.data ? null : luts.data.length === 0 ? (
         <div class="notice">No LUT yet: a LUT fills as a campaign's measurements arrive. Start one under <a href="#/campaigns/new">Campaigns</a>.</div>
       ) : (
         <table class="luts">
@@ -239,7 +241,7 @@ export function LutsPage({ session, selected, query }: { session: Session; selec
             </tr>
           </thead>
           <tbody>
-            {luts.data.map((l) => {
+            {luts.data!.map((l) => {
               const ref = refOf(l)
               return (
                 <tr key={lutName(ref)} class={`clickable ${same(ref, a) ? 'selected' : ''}`} onClick={() => navigate(href('luts', l.hardwareProfile, l.runtime, l.threads))}>
@@ -258,7 +260,7 @@ export function LutsPage({ session, selected, query }: { session: Session; selec
           </tbody>
         </table>
       )}
-      {a && <LutDetail key={lutName(a)} a={a} luts={luts.data} query={query} />}
+      {a && <LutDetail key={lutName(a)} a={a} luts={luts.data ?? []} query={query} />}
     </div>
   )
 }
