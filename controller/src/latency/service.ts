@@ -4,7 +4,7 @@
  * soon after new measurements land (`scheduleRefit`, from ingest) and, at the latest, when a model
  * is read. Predictions name the blocks the LUT lacks instead of guessing.
  */
-import { architectureId, DEFAULT_SPACE, emptyKey, isFleetnasError, parseArchitectureId, type SearchSpace } from '@fleetnas/shared'
+import { architectureId, DEFAULT_SPACE, emptyKey, isFleetnasError, parseArchitectureId, type Architecture, type SearchSpace } from '@fleetnas/shared'
 import type { Logger } from 'pino'
 import type { Store } from '../store/db.ts'
 import type { LutEntryRow, LutScope } from '../store/luts.ts'
@@ -31,6 +31,11 @@ export interface LatencyPrediction {
   belowOverhead: string[]
   /** The LUT's own end-to-end measurement of this architecture, when it has one. */
   measuredMs: number | null
+}
+
+export interface LatencyPredictor {
+  model: LatencyModelView
+  predict(arch: Architecture): LatencyPrediction
 }
 
 export interface LatencyModelView extends StoredLatencyModel {
@@ -125,22 +130,19 @@ export class LatencyModels implements LatencyEvents {
     return stored && stored.dataStamp === stamp ? stored : this.fit(scope, stamp)
   }
 
-  predict(hardwareProfile: string, runtime: string, threads: number, ids: readonly string[]): { model: LatencyModelView; predictions: LatencyPrediction[] } {
-    const archs = ids.map((id, i) => {
-      try {
-        return parseArchitectureId(id, this.space)
-      } catch (e) {
-        if (isFleetnasError(e)) throw ArchitectureInvalid(`architectures/${i}: ${e.message}`)
-        throw e
-      }
-    })
+  /**
+   * Predictions over one snapshot of the LUT and its model, for callers that ask many times (a
+   * search ranks thousands of candidates): the LUT is read once here, not per architecture.
+   */
+  predictor(hardwareProfile: string, runtime: string, threads: number): LatencyPredictor {
     const model = this.model(hardwareProfile, runtime, threads)
     const data = this.read(model)
     const measured = new Map(data.architectures.map((r) => [r.key, r.medianMs + (r.overheadMs ?? data.callOverheadMs)]))
     const m = model.model
-    const predictions = archs.map((arch): LatencyPrediction => {
+    const lookup = (k: string) => data.blocks.get(k)
+    const predict = (arch: Architecture): LatencyPrediction => {
       const id = architectureId(arch)
-      const f = architectureFeatures(arch, (k) => data.blocks.get(k), this.space)
+      const f = architectureFeatures(arch, lookup, this.space)
       const base = {
         id,
         callOverheadMs: m.callOverheadMs,
@@ -159,8 +161,21 @@ export class LatencyModels implements LatencyEvents {
             highMs: f.blockSumHighMs === null ? null : m.callOverheadMs + f.blockSumHighMs,
           }
       return { ...base, predictedMs, ...interval, blockSumMs: f.blockSumMs }
+    }
+    return { model, predict }
+  }
+
+  predict(hardwareProfile: string, runtime: string, threads: number, ids: readonly string[]): { model: LatencyModelView; predictions: LatencyPrediction[] } {
+    const archs = ids.map((id, i) => {
+      try {
+        return parseArchitectureId(id, this.space)
+      } catch (e) {
+        if (isFleetnasError(e)) throw ArchitectureInvalid(`architectures/${i}: ${e.message}`)
+        throw e
+      }
     })
-    return { model, predictions }
+    const { model, predict } = this.predictor(hardwareProfile, runtime, threads)
+    return { model, predictions: archs.map(predict) }
   }
 
   /** Refits the LUT's model shortly (coalescing a burst of batches into one fit). */
