@@ -4,15 +4,16 @@
  * soon after new measurements land (`scheduleRefit`, from ingest) and, at the latest, when a model
  * is read. Predictions name the blocks the LUT lacks instead of guessing.
  */
-import { architectureId, DEFAULT_SPACE, emptyKey, isFleetnasError, parseArchitectureId, type Architecture, type SearchSpace } from '@fleetnas/shared'
+import { architectureId, DEFAULT_SPACE, isFleetnasError, parseArchitectureId, type Architecture, type SearchSpace } from '@fleetnas/shared'
 import type { Logger } from 'pino'
 import type { Store } from '../store/db.ts'
-import type { LutEntryRow, LutScope } from '../store/luts.ts'
+import type { LutScope } from '../store/luts.ts'
 import type { StoredLatencyModel } from '../store/latency-models.ts'
 import type { LatencyEvents } from '../mqtt/handlers/context.ts'
 import { ArchitectureInvalid, LatencyModelNotFound } from '../errors.ts'
-import { architectureFeatures, type LutRow } from './features.ts'
-import { fitLatencyModel, predictLinear, type CalibrationPoint } from './fit.ts'
+import { architectureFeatures } from './features.ts'
+import { fitLatencyModel, predictLinear, type LatencyModel } from './fit.ts'
+import { calibrationPoints, lutData, type LutData } from './lut-data.ts'
 
 export interface LatencyPrediction {
   id: string
@@ -47,19 +48,31 @@ export interface LatencyModelView extends StoredLatencyModel {
 
 const REFIT_DELAY_MS = 1000
 
-const toRow = (r: LutEntryRow): LutRow => ({
-  medianMs: r.medianMs,
-  overheadMs: r.overheadMs,
-  ciLowMs: r.ciLowMs,
-  ciHighMs: r.ciHighMs,
-  belowOverhead: r.belowOverhead,
-})
-
-/** What a fit or a prediction reads of one LUT. */
-interface LutData {
-  blocks: Map<string, LutRow>
-  architectures: LutEntryRow[]
-  callOverheadMs: number
+/** Predictions from a model over one LUT snapshot. */
+export function predictWith(m: LatencyModel, data: LutData, space: Pick<SearchSpace, 'input' | 'classes'>): (arch: Architecture) => LatencyPrediction {
+  const lookup = (k: string) => data.blocks.get(k)
+  return (arch) => {
+    const id = architectureId(arch)
+    const f = architectureFeatures(arch, lookup, space)
+    const base = {
+      id,
+      callOverheadMs: m.callOverheadMs,
+      model: m.kind,
+      blocks: f.blocks,
+      missing: f.missing,
+      belowOverhead: f.belowOverhead,
+      measuredMs: data.architectures.get(id) ?? null,
+    }
+    if (f.missing.length > 0) return { ...base, predictedMs: null, lowMs: null, highMs: null, blockSumMs: null }
+    const predictedMs = predictLinear(m.coefficients, f.values)
+    const interval = m.interval
+      ? { lowMs: predictedMs * (1 + m.interval.low), highMs: predictedMs * (1 + m.interval.high) }
+      : {
+          lowMs: f.blockSumLowMs === null ? null : m.callOverheadMs + f.blockSumLowMs,
+          highMs: f.blockSumHighMs === null ? null : m.callOverheadMs + f.blockSumHighMs,
+        }
+    return { ...base, predictedMs, ...interval, blockSumMs: f.blockSumMs }
+  }
 }
 
 export class LatencyModels implements LatencyEvents {
@@ -82,33 +95,16 @@ export class LatencyModels implements LatencyEvents {
   private read(scope: LutScope): LutData {
     const rows = (kind: 'block' | 'architecture' | 'empty') =>
       this.store.luts.entries(scope.hardwareProfile, scope.runtime, scope.threads, kind).filter((r) => r.backend === scope.backend)
-    const blocks = new Map(rows('block').map((r) => [r.key, toRow(r)]))
-    const empties = rows('empty')
-    const inputKey = emptyKey(this.space.input)
-    // The overhead of the space's input; failing that the smallest measured shape's (it barely
-    // depends on small shapes), or the architectures' own.
-    const own = empties.find((e) => e.key === inputKey)
-    const archOverheads = rows('architecture').flatMap((r) => (r.overheadMs === null ? [] : [r.overheadMs]))
-    const smallest = [...empties].sort((a, b) => a.medianMs - b.medianMs)[0]
-    const callOverheadMs = own?.medianMs ?? (archOverheads.length > 0 ? archOverheads.sort((a, b) => a - b)[archOverheads.length >> 1] : smallest?.medianMs ?? 0)
-    return { blocks, architectures: rows('architecture'), callOverheadMs }
+    return lutData({ blocks: rows('block'), empties: rows('empty'), architectures: rows('architecture') }, this.space)
   }
 
   private fit(scope: LutScope, dataStamp: string): StoredLatencyModel {
     const data = this.read(scope)
-    const points: CalibrationPoint[] = []
-    for (const row of data.architectures) {
-      let arch
-      try {
-        arch = parseArchitectureId(row.key, this.space)
-      } catch {
-        continue // measured by another version of the space
-      }
-      const f = architectureFeatures(arch, (k) => data.blocks.get(k), this.space)
-      if (f.missing.length > 0) continue
-      points.push({ id: row.key, measuredMs: row.medianMs + (row.overheadMs ?? data.callOverheadMs), features: f.values })
+    const stored: StoredLatencyModel = {
+      model: fitLatencyModel(calibrationPoints(data, this.space), data.callOverheadMs),
+      dataStamp,
+      fittedAt: this.now().toISOString(),
     }
-    const stored: StoredLatencyModel = { model: fitLatencyModel(points, data.callOverheadMs), dataStamp, fittedAt: this.now().toISOString() }
     this.store.latencyModels.put(scope, stored)
     const r = stored.model.report
     this.log.info(
@@ -136,33 +132,7 @@ export class LatencyModels implements LatencyEvents {
    */
   predictor(hardwareProfile: string, runtime: string, threads: number): LatencyPredictor {
     const model = this.model(hardwareProfile, runtime, threads)
-    const data = this.read(model)
-    const measured = new Map(data.architectures.map((r) => [r.key, r.medianMs + (r.overheadMs ?? data.callOverheadMs)]))
-    const m = model.model
-    const lookup = (k: string) => data.blocks.get(k)
-    const predict = (arch: Architecture): LatencyPrediction => {
-      const id = architectureId(arch)
-      const f = architectureFeatures(arch, lookup, this.space)
-      const base = {
-        id,
-        callOverheadMs: m.callOverheadMs,
-        model: m.kind,
-        blocks: f.blocks,
-        missing: f.missing,
-        belowOverhead: f.belowOverhead,
-        measuredMs: measured.get(id) ?? null,
-      }
-      if (f.missing.length > 0) return { ...base, predictedMs: null, lowMs: null, highMs: null, blockSumMs: null }
-      const predictedMs = predictLinear(m.coefficients, f.values)
-      const interval = m.interval
-        ? { lowMs: predictedMs * (1 + m.interval.low), highMs: predictedMs * (1 + m.interval.high) }
-        : {
-            lowMs: f.blockSumLowMs === null ? null : m.callOverheadMs + f.blockSumLowMs,
-            highMs: f.blockSumHighMs === null ? null : m.callOverheadMs + f.blockSumHighMs,
-          }
-      return { ...base, predictedMs, ...interval, blockSumMs: f.blockSumMs }
-    }
-    return { model, predict }
+    return { model, predict: predictWith(model.model, this.read(model), this.space) }
   }
 
   predict(hardwareProfile: string, runtime: string, threads: number, ids: readonly string[]): { model: LatencyModelView; predictions: LatencyPrediction[] } {
