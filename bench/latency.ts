@@ -3,18 +3,20 @@
  * machine, beside how well the machine can measure them at all.
  *
  * One controller and one agent process. Per thread count (onnxruntime; 1 and 2 by default):
- *   1. profile the blocks of N seeded random architectures (the calibration seed's draws), of the
- *      held-out set and of the Conv4 family (widths 64, 32, 16): the block LUT, timed;
- *   2. measure the first C of those architectures whole (a calibration campaign): the model is
- *      fitted on them, timed (its cost against the block LUT's);
- *   3. predict H held-out architectures from another seed and the Conv4 family, before any of
- *      them is measured whole;
- *   4. measure those whole twice, in two campaigns: the first is the truth, the second against
- *      the first is the remeasure floor (how far the machine agrees with itself);
- *   5. print, per LUT: share within +-10% and +-5%, MAPE, Kendall tau, for the fitted model, the
- *      bare block sum and the floor; Conv4's predicted and measured latency; profiling cost.
+ *   1. one campaign measures, interleaved in the agent's shuffled windows (so that all of it sees
+ *      the same machine): the blocks of N seeded random architectures (the calibration seed's
+ *      draws), of H held-out architectures from another seed and of the Conv4 family (widths 64,
+ *      32, 16); the first C of the N architectures whole (the calibration set); the held-out ones
+ *      and the Conv4 family whole (the truth);
+ *   2. a second campaign measures the held-out ones and the Conv4 family whole again: against the
+ *      first, the remeasure floor (how far the machine agrees with itself);
+ *   3. the model is fitted with the product's own code (latency/lut-data.ts, fit.ts) on the
+ *      calibration set alone; it never sees a held-out measurement;
+ *   4. print, per LUT: share within +-10% and +-5%, MAPE, Kendall tau, for the fitted model, the
+ *      bare block sum and the floor; Conv4's predicted and measured latency; the profiling cost
+ *      (blocks, and calibration at the per-architecture time of the second campaign).
  *
- *   npm run bench:latency                               the full run (about 10-15 min here)
+ *   npm run bench:latency                               the full run (about 10 min here)
  *   npm run bench:latency -- --threads 1 --archs 100 --held-out 50 --calibration 60   a quick look
  *   npm run bench:latency -- --json out.json            figures, predictions and LUTs as JSON
  */
@@ -27,13 +29,16 @@ import {
   calibrationArchitectures,
   CONV4,
   createRng,
+  DEFAULT_SPACE,
   sampleArchitectures,
   type Architecture,
   type BlockSpec,
 } from '@fleetnas/shared'
 import { agreement, type Agreement } from '../controller/src/latency/fit-stats.ts'
 import type { LutView } from '../controller/src/cli/api-types.ts'
-import type { ModelView, PredictionView } from '../controller/src/cli/commands/latency.ts'
+import { fitLatencyModel, type LatencyModel } from '../controller/src/latency/fit.ts'
+import { calibrationPoints, lutData } from '../controller/src/latency/lut-data.ts'
+import { predictWith } from '../controller/src/latency/service.ts'
 import { runCampaign, type CampaignRun } from './lib/campaign-run.ts'
 import { startBenchFleet } from './lib/fleet.ts'
 import { loadAverage, machineInfo } from './lib/machine.ts'
@@ -91,10 +96,13 @@ interface HeldOutPoint {
 interface LutFigures {
   threads: number
   blocks: number
-  blockCampaign: CampaignRun
-  calibrationCampaign: CampaignRun
-  checkCampaigns: CampaignRun[]
-  model: ModelView
+  profiling: CampaignRun
+  remeasure: CampaignRun
+  /** Profiling time of the blocks, and of the calibration set (estimated), in minutes. */
+  blocksMin: number
+  calibrationMin: number
+  fitMs: number
+  model: LatencyModel
   /** Held-out architectures (Conv4 family excluded). */
   fitted: Agreement
   fittedAgainstSecond: Agreement
@@ -146,22 +154,19 @@ async function main(): Promise<void> {
     const dbFile = fleet.controller.store.file
     for (const threads of opts.threads) {
       const run = (name: string, body: Record<string, unknown>) => runCampaign(api, agent, { name, deviceId: device.id, threads, body }, progress, timeoutMs)
-      const blockCampaign = await run(`t${threads}-blocks`, { blocks: [...specs.values()] })
-      const calibrationCampaign = await run(`t${threads}-calibration`, { calibration: { count: opts.calibration, seed: opts.seed }, architectureBlocks: false })
-      const q = `runtime=onnxruntime&threads=${threads}`
-      const model = await api.get<ModelView>(`/v1/luts/${encodeURIComponent(profile)}/model?${q}`)
-      // Predictions are frozen before any checked architecture is measured whole.
-      const { predictions } = await api.post<{ predictions: PredictionView[] }>(`/v1/luts/${encodeURIComponent(profile)}/predict`, {
-        runtime: 'onnxruntime',
-        threads,
-        architectures: checkIds,
-      })
-      const checks = [
-        await run(`t${threads}-check-1`, { architectures: checkIds, architectureBlocks: false }),
-        await run(`t${threads}-check-2`, { architectures: checkIds, architectureBlocks: false }),
-      ]
-      const [m1, m2] = checks.map((c) => readArchitectureLatencies(dbFile, c.id))
-      const points: HeldOutPoint[] = predictions.map((p) => {
+      const calibrationIds = lutArchs.slice(0, opts.calibration).map(architectureId)
+      const profiling = await run(`t${threads}-profile`, { blocks: [...specs.values()], architectures: [...calibrationIds, ...checkIds], architectureBlocks: false })
+      const remeasure = await run(`t${threads}-remeasure`, { architectures: checkIds, architectureBlocks: false })
+      const lut = await api.get<LutView>(`/v1/luts/${encodeURIComponent(profile)}?runtime=onnxruntime&threads=${threads}`)
+      const calibration = new Set(calibrationIds)
+      const data = lutData({ blocks: lut.entries, empties: lut.overheads ?? [], architectures: (lut.architectures ?? []).filter((a) => calibration.has(a.key)) }, DEFAULT_SPACE)
+      const fitStarted = performance.now()
+      const model = fitLatencyModel(calibrationPoints(data, DEFAULT_SPACE), data.callOverheadMs)
+      const fitMs = performance.now() - fitStarted
+      const predict = predictWith(model, data, DEFAULT_SPACE)
+      const [m1, m2] = [profiling, remeasure].map((c) => readArchitectureLatencies(dbFile, c.id))
+      const points: HeldOutPoint[] = [...heldOut, ...family].map((a) => {
+        const p = predict(a)
         if (p.predictedMs === null) throw new Error(`no prediction for ${p.id}: missing ${p.missing.join(', ')}`)
         return {
           id: p.id,
@@ -177,12 +182,18 @@ async function main(): Promise<void> {
       const familyIds = new Set(family.map(architectureId))
       const held = points.filter((p) => !familyIds.has(p.id) && Number.isFinite(p.measuredMs) && Number.isFinite(p.remeasuredMs))
       const truth = held.map((p) => p.measuredMs)
+      // The second campaign measures architectures only: its pace prices the calibration set.
+      const perArchMs = remeasure.wallMs / checkIds.length
+      const calibrationMs = opts.calibration * perArchMs
+      const blocksMs = Math.max(1, profiling.wallMs - (opts.calibration + checkIds.length) * perArchMs)
       const f: LutFigures = {
         threads,
         blocks: specs.size,
-        blockCampaign,
-        calibrationCampaign,
-        checkCampaigns: checks,
+        profiling,
+        remeasure,
+        blocksMin: blocksMs / 60_000,
+        calibrationMin: calibrationMs / 60_000,
+        fitMs,
         model,
         fitted: agreement(held.map((p) => p.predictedMs), truth),
         fittedAgainstSecond: agreement(held.map((p) => p.predictedMs), held.map((p) => p.remeasuredMs)),
@@ -192,12 +203,15 @@ async function main(): Promise<void> {
         conv4: points.filter((p) => familyIds.has(p.id)),
         points,
       }
-      if (opts.json) f.lut = await api.get<LutView>(`/v1/luts/${encodeURIComponent(profile)}?${q}`)
+      if (opts.json) f.lut = lut
       results.push(f)
 
-      const r = model.model.report
-      console.log(`\nLUT ${profile} / onnxruntime / ${threads} thread(s): ${specs.size} blocks in ${mins(blockCampaign.wallMs / 60_000)}; calibration ${model.model.n} architectures in ${mins(calibrationCampaign.wallMs / 60_000)} (${pct(calibrationCampaign.wallMs / blockCampaign.wallMs)} of the block LUT's time)`)
-      if (r) console.log(`  model: ${model.model.kind}; cross-validated on its calibration set: ${pct(r.heldOut.within10)} within 10%, ${pct(r.heldOut.within5)} within 5%, MAPE ${pct(r.heldOut.mape)}`)
+      const r = model.report
+      console.log(
+        `\nLUT ${profile} / onnxruntime / ${threads} thread(s): ${specs.size} blocks in ${mins(f.blocksMin)}; calibration ${model.n} architectures in ${mins(f.calibrationMin)} ` +
+          `(${pct(f.calibrationMin / f.blocksMin)} of the block LUT's time); fit ${fitMs.toFixed(0)} ms`,
+      )
+      if (r) console.log(`  model: ${model.kind}; cross-validated on its calibration set: ${pct(r.heldOut.within10)} within 10%, ${pct(r.heldOut.within5)} within 5%, MAPE ${pct(r.heldOut.mape)}`)
       console.log(`  ${held.length} held-out architectures             within10 within5    MAPE    tau`)
       console.log(line('fitted model vs measured', f.fitted))
       console.log(line('fitted model vs measured again', f.fittedAgainstSecond))
@@ -211,7 +225,7 @@ async function main(): Promise<void> {
     const loadEnd = loadAverage()
     const rows: TargetRow[] = []
     for (const f of results) {
-      const cost = f.calibrationCampaign.wallMs / f.blockCampaign.wallMs
+      const cost = f.calibrationMin / f.blocksMin
       if (f.threads === 1) {
         rows.push(atMost('1 thread: held-out outside +-10%', 1 - f.fitted.within10, 1 - TARGET_1T.within10, pct, `floor: ${pct(1 - f.floor.within10)}`))
         rows.push(atMost('1 thread: held-out outside +-5%', 1 - f.fitted.within5, 1 - TARGET_1T.within5, pct, `floor: ${pct(1 - f.floor.within5)}`))
