@@ -43,6 +43,21 @@ const NOT_BUILT = `<!doctype html><meta charset="utf-8"><title>fleetnas</title>
 <p>Run <code>npm run build</code> in the repository (it bundles the dashboard with esbuild in a few
 seconds), then reload. The API is up: see <a href="/docs">/docs</a>.</p>`
 
+/**
+ * A fresh checkout (`npm ci`, then `fleetnas demo`) has no built client yet: bundle it once, here,
+ * so the two commands of the README are enough. Where the bundler is not installed (a production
+ * install) the page says how to build it instead.
+ */
+async function buildOnFirstStart(log: { info: (o: object, m: string) => void; warn: (o: object, m: string) => void }): Promise<void> {
+  try {
+    const { buildDashboard } = (await import('../../dashboard/build.ts')) as { buildDashboard: () => Promise<{ ms: number }> }
+    const built = await buildDashboard()
+    log.info({ ms: Math.round(built.ms) }, 'dashboard built on first start')
+  } catch (err) {
+    log.warn({ err }, 'dashboard could not be built on first start')
+  }
+}
+
 export interface DashboardOptions {
   /** undefined: the API needs no token (insecure mode). */
   apiToken: string | undefined
@@ -100,6 +115,7 @@ export function createDashboard(opts: DashboardOptions) {
       },
     )
 
+    if (!existsSync(`${distDir}/index.html`) && distDir === DASHBOARD_DIST) await buildOnFirstStart(app.log)
     if (!existsSync(`${distDir}/index.html`)) {
       app.log.warn({ distDir }, 'dashboard not built (npm run build); / explains how')
       app.get('/', { schema: { hide: true } }, async (_req, reply) => reply.code(503).type('text/html; charset=utf-8').send(NOT_BUILT))
