@@ -1,13 +1,13 @@
 /**
  * `fleetnas-agent` (and `fleetnas agent start`): parses flags, merges them over the environment and
  * the config file, starts the agent and runs until SIGINT or SIGTERM, then stops gracefully.
- * Errors map to exit codes in one place: 2 for configuration problems, 1 for anything else.
+ * Errors map to exit codes by the one map of every fleetnas command (shared/src/exit-codes.ts): 2 for
+ * configuration problems, 3 for an unknown hardware profile, 1 for anything else.
  */
 import { Command, Option } from 'commander'
-import { isFleetnasError } from '@fleetnas/shared'
+import { exitCodeFor, isFleetnasError } from '@fleetnas/shared'
 import { startAgent } from './agent.ts'
 import { resolveAgentConfig, type AgentConfigInput, LOG_LEVELS } from './config.ts'
-import { ConfigFileInvalid, ConfigInvalid, ProfileInvalid, ProfileNotFound } from './errors.ts'
 import { AGENT_VERSION } from './version.ts'
 
 /** The flags, as data, so another CLI can mount the same command. */
@@ -35,7 +35,6 @@ interface CliFlags {
   logLevel?: string
 }
 
-const CONFIG_CODES = new Set([ConfigInvalid.code, ConfigFileInvalid.code, ProfileInvalid.code, ProfileNotFound.code])
 
 export function flagsToInput(flags: CliFlags): AgentConfigInput {
   const input: AgentConfigInput = {
@@ -77,11 +76,6 @@ export function agentCommand(name = 'fleetnas-agent'): Command {
     await runAgentFromFlags(flags)
   })
   return cmd
-}
-
-/** Maps errors to exit codes: 2 for configuration, 1 otherwise. */
-export function exitCodeFor(e: unknown): number {
-  return isFleetnasError(e) && CONFIG_CODES.has(e.code) ? 2 : 1
 }
 
 export async function main(argv: string[] = process.argv): Promise<void> {

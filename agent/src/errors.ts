@@ -24,7 +24,7 @@ export const StateDirUnusable = defineError(
 
 export const ProfileInvalid = defineError(
   'FLEETNAS_ERR_AGENT_PROFILE_INVALID',
-  500,
+  400,
   (file: string, why: string) => `hardware profile ${file} is invalid: ${why}`,
 )
 

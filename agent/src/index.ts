@@ -17,7 +17,7 @@ export {
   type AgentConfigInput,
   type ConfigSources,
 } from './config.ts'
-export { agentCommand, AGENT_OPTIONS, exitCodeFor, runAgentFromFlags } from './cli.ts'
+export { agentCommand, AGENT_OPTIONS, runAgentFromFlags } from './cli.ts'
 /** systeminformation probe of this machine (loaded on demand; the daemon probes in a worker). */
 export async function collectInventory(): Promise<Inventory> {
   return (await import('./inventory.ts')).collectInventory()

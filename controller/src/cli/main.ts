@@ -1,11 +1,11 @@
 /**
  * The `fleetnas` CLI. Commands are plain async functions in ./commands; this file only parses
  * arguments, loads a command's module when it runs (so `--help` stays instant), prints, and maps
- * thrown errors to exit codes (./exit-codes.ts).
+ * thrown errors to exit codes (the one map, shared/src/exit-codes.ts).
  */
 import { Command, InvalidArgumentError, Option } from 'commander'
 import { ApiClient } from './api-client.ts'
-import { EXIT, exitCodeFor, messageFor } from './exit-codes.ts'
+import { EXIT, exitCodeFor, messageFor } from '@fleetnas/shared'
 
 const int = (name: string) => (v: string) => {
   const n = Number(v)

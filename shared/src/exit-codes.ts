@@ -1,15 +1,16 @@
 /**
- * The one place where errors become exit codes and messages. Commands throw; main() maps.
- *   0 ok, 1 unexpected failure, 2 usage / invalid input, 3 not found, 4 unreachable service,
- *   5 unauthorised, 130 interrupted.
+ * The one map from errors to process exit codes, for every fleetnas command (`fleetnas`,
+ * `fleetnas-agent`, `fleetnas agent start`): commands throw catalogue errors; their entry points map.
+ *   0 ok, 1 unexpected failure, 2 usage / invalid input or configuration, 3 not found,
+ *   4 unreachable service, 5 unauthorised, 130 interrupted.
  */
-import { FleetnasError } from '@fleetnas/shared'
+import { FleetnasError } from './errors.ts'
 
 export const EXIT = { ok: 0, failure: 1, usage: 2, notFound: 3, unreachable: 4, unauthorized: 5, interrupted: 130 } as const
 
 export function exitCodeFor(e: unknown): number {
   if (e instanceof FleetnasError) {
-    if (e.code === 'FLEETNAS_ERR_CLI_UNREACHABLE') return EXIT.unreachable
+    if (e.statusCode === 503) return EXIT.unreachable
     if (e.statusCode === 401 || e.statusCode === 403) return EXIT.unauthorized
     if (e.statusCode === 404) return EXIT.notFound
     if (e.statusCode >= 400 && e.statusCode < 500) return EXIT.usage
