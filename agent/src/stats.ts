@@ -13,7 +13,9 @@
  * The empty-session overhead is subtracted from the location figures (median and its interval,
  * p10, p90, mean), never below zero; std and cv are unchanged by it.
  */
-import { createRng, type Rng } from '@fleetnas/shared'
+import { createRng, median, quantileSorted, type Rng } from '@fleetnas/shared'
+
+export { median, quantileSorted }
 
 export interface TimingStats {
   medianMs: number
@@ -31,20 +33,8 @@ export interface TimingStats {
 export const BOOTSTRAP_RESAMPLES = 200
 const BOOTSTRAP_SEED = 'stats/bootstrap'
 
-/** Linear-interpolated quantile of sorted values. */
-export function quantileSorted(sorted: ArrayLike<number>, q: number): number {
-  if (sorted.length === 0) return NaN
-  const pos = (sorted.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo)
-}
-
 const ascending = (a: number, b: number) => a - b
 
-export function median(values: readonly number[]): number {
-  return quantileSorted([...values].sort(ascending), 0.5)
-}
 
 /** Interquartile range / (1.349 * median); 1.349 is the IQR of a standard normal. */
 export function robustCv(values: readonly number[]): number {

@@ -2,6 +2,7 @@
  * Pure statistics over stored block measurements: the noise figures of one campaign and the
  * repeatability of block medians between two campaigns. No I/O, so they are unit-tested alone.
  */
+import { median, quantile } from '@fleetnas/shared'
 
 export interface BlockRow {
   key: string
@@ -45,16 +46,7 @@ export interface RepeatabilityFigures {
   shareOver10: number
 }
 
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN
-  const s = [...values].sort((a, b) => a - b)
-  const pos = (s.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo)
-}
-
-export const median = (values: readonly number[]) => quantile(values, 0.5)
+export { median, quantile }
 
 export function noiseBySize(rows: readonly BlockRow[], cvLimit = 0.05, bands: readonly number[] = SIZE_BANDS_MS): SizeBand[] {
   const out: SizeBand[] = []

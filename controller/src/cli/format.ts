@@ -25,9 +25,4 @@ export function pct(v: number | undefined): string {
   return v === undefined || Number.isNaN(v) ? '-' : `${(v * 100).toFixed(1)}%`
 }
 
-export function median(values: number[]): number {
-  if (values.length === 0) return NaN
-  const s = [...values].sort((a, b) => a - b)
-  const m = s.length >> 1
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2
-}
+export { median } from '@fleetnas/shared'

@@ -1,4 +1,5 @@
 /** Agreement figures between predicted and measured latencies, as the fit report and the benchmark print them. */
+import { quantile } from '@fleetnas/shared'
 
 export interface Agreement {
   n: number
@@ -12,15 +13,6 @@ export interface Agreement {
   rmseMs: number
   /** Kendall's tau-b between predicted and measured (rank agreement, what a search relies on). */
   kendallTau: number
-}
-
-export function quantile(values: readonly number[], q: number): number {
-  if (values.length === 0) return NaN
-  const s = [...values].sort((a, b) => a - b)
-  const pos = (s.length - 1) * q
-  const lo = Math.floor(pos)
-  const hi = Math.ceil(pos)
-  return s[lo] + (s[hi] - s[lo]) * (pos - lo)
 }
 
 /** Tau-b (ties in either list counted as neither concordant nor discordant). O(n^2): fine for thousands. */

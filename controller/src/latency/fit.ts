@@ -8,9 +8,9 @@
  * Too few calibration architectures: the model is the bare sum, and says so.
  */
 import { Matrix, solve } from 'ml-matrix'
-import { createRng } from '@fleetnas/shared'
+import { createRng, quantile } from '@fleetnas/shared'
 import { FEATURES, sumPrior } from './features.ts'
-import { agreement, quantile, type Agreement } from './fit-stats.ts'
+import { agreement, type Agreement } from './fit-stats.ts'
 
 export interface CalibrationPoint {
   id: string

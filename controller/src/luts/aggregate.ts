@@ -5,6 +5,8 @@
  * samples summed, and the spread (max - min of the device medians) showing how much the class
  * disagrees. A row whose median is at or below the call overhead is flagged, never shown as 0 ms.
  */
+import { median as medianOf } from '@fleetnas/shared'
+
 export interface DeviceMeasurement {
   deviceId: string
   medianMs: number
@@ -37,11 +39,10 @@ export interface LutStats {
   belowOverhead: boolean
 }
 
+/** The median of a row's figures; a row always has at least one device, so none is a bug. */
 export function median(values: readonly number[]): number {
   if (values.length === 0) throw new Error('median of nothing')
-  const s = [...values].sort((a, b) => a - b)
-  const mid = s.length >> 1
-  return s.length % 2 === 1 ? s[mid] : (s[mid - 1] + s[mid]) / 2
+  return medianOf(values)
 }
 
 /** Median of the values every row has, or null when some row lacks it. */

@@ -2,6 +2,7 @@
 import { writeFile } from 'node:fs/promises'
 import type { ApiClient } from '../api-client.ts'
 import type { LutSummary, LutView } from '../api-types.ts'
+import { quantile } from '@fleetnas/shared'
 import { median, ms, pct, plusMinus, table } from '../format.ts'
 import type { LutEntry } from '../api-types.ts'
 
@@ -63,11 +64,6 @@ export function summarizeLut(l: LutView): string {
   if (below > 0) lines.push(`  ${below} block(s) faster than the call overhead resolves: shown as "<overhead", counted as 0 ms in predictions`)
   if (sorted.length) lines.push(`  slowest block: ${sorted.at(-1)!.key}`)
   return lines.join('\n')
-}
-
-function quantile(values: number[], q: number): number {
-  const s = [...values].sort((a, b) => a - b)
-  return s[Math.min(s.length - 1, Math.floor(q * s.length))]
 }
 
 export async function showLut(api: ApiClient, s: LutSelector, opts: { limit?: number } = {}): Promise<string> {
