@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads'
 import type { Architecture } from '@fleetnas/shared'
-import { TrainingEngine, createNetwork, type InnerTask, type Network } from './engine.ts'
+import { TrainingEngine, createNetwork, type EngineOptions, type InnerTask, type Network } from './engine.ts'
 import type { SpaceIO } from './param-layout.ts'
 import { LruCache } from './lru-cache.ts'
 
@@ -26,8 +26,9 @@ export type WorkerReply =
 
 if (!parentPort) throw new Error('inner-loop-worker runs as a worker thread of InnerLoopPool')
 const port = parentPort
-const engine = new TrainingEngine({ threads: 1, maxSessions: (workerData as { maxSessions?: number } | null)?.maxSessions })
-const networks = new LruCache<string, { net: Network; params: Float32Array }>(8)
+const { maxSessions, graphOptimizationLevel } = (workerData ?? {}) as Pick<EngineOptions, 'maxSessions' | 'graphOptimizationLevel'>
+const engine = new TrainingEngine({ threads: 1, maxSessions, graphOptimizationLevel })
+const networks = new LruCache<string, { net: Network; params: Float32Array }>(Math.max(8, maxSessions ?? 0))
 
 function networkOf(req: WorkerRequest): { net: Network; params: Float32Array } {
   const key = JSON.stringify(req.net)

@@ -116,7 +116,11 @@ export function decodeCheckpoint(bytes: Uint8Array, path = '(buffer)'): Checkpoi
 
 /** Writes atomically: temp file in the same folder, fsync, rename. */
 export async function saveCheckpoint(path: string, ck: Checkpoint): Promise<void> {
-  const bytes = encodeCheckpoint(ck)
+  await writeFileAtomic(path, encodeCheckpoint(ck))
+}
+
+/** Writes `bytes` to `path` so a crash leaves the old file or the whole new one: temp file in the same folder, fsync, rename. */
+export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
   await mkdir(dirname(path), { recursive: true })
   const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
   const fh = await open(tmp, 'w')

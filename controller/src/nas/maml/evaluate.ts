@@ -11,9 +11,9 @@ import type { InnerLoopPool } from '../engine/inner-loop-pool.ts'
 import type { Checkpoint } from './checkpoint.ts'
 import { accuracyOf, checkTask } from './meta-train.ts'
 import { MamlConfigInvalid } from './errors.ts'
-import { openRunner } from './runner.ts'
+import { openRunner, type RunnerOptions } from './runner.ts'
 
-export interface EvaluateOptions {
+export interface EvaluateOptions extends RunnerOptions {
   /** Default 600. */
   tasks?: number
   /** Default: the checkpoint's innerSteps. */

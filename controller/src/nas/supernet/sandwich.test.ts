@@ -1,0 +1,71 @@
+// The sandwich rule's draws: largest and smallest per op (rotating), random ones within the compute
+// cap, kept for randomReuse iterations and replaced one slot at a time; deterministic per seed.
+import t from 'tap'
+import { CONV4, DEFAULT_SPACE, architectureId, isFleetnasError, parseArchitectureId } from '@fleetnas/shared'
+import { architectureActivations, conv4Architecture, relativeCost } from './compute-cap.ts'
+import { resolveSupernetConfig } from './config.ts'
+import { SandwichSampler } from './sandwich.ts'
+
+const space = { ...DEFAULT_SPACE }
+
+t.test('the cap counts MACs and activations relative to Conv4 at the same input', async (t) => {
+  t.same(conv4Architecture(space), CONV4, 'at 28x28 the reference is Conv4 itself')
+  t.equal(architectureId(conv4Architecture({ input: { h: 10, w: 10, c: 1 }, classes: 5 })), 'g1_conv-k3-w64-mp_conv-k3-w64-mp_conv-k3-w64-mp_conv-k3-w64-n', 'and pools only where it can')
+  // 28x28x64 conv + 14x14x64 pooled, 14x14x64 + 7x7x64, 7x7x64 + 3x3x64, 3x3x64 + 1x1x64.
+  t.equal(architectureActivations(CONV4, space), 64 * (784 + 196 + 196 + 49 + 49 + 9 + 9 + 1))
+  // dwsep k3 w16 s2 at 28x28x1: depthwise 14x14x1, pointwise 14x14x16; mbconv e2 at 14x14x16 -> 16: expand 14x14x32, dw 14x14x32, project 14x14x16.
+  t.equal(architectureActivations(parseArchitectureId('g1_dwsep-k3-w16-s2_mbconv-e2-k3-w16-n'), space), 196 * (1 + 16) + 196 * (32 + 32 + 16))
+  t.same(relativeCost(CONV4, space), { macs: 1, activations: 1 })
+})
+
+t.test('largest and smallest per op, within the cap; the op rotates with the iteration', async (t) => {
+  const s = new SandwichSampler(space, { computeCap: 1.5, randomReuse: 4, seed: 1, metaBatch: 5 })
+  for (const op of space.ops) {
+    const large = s.largest(op)
+    const small = s.smallest(op)
+    const c = s.cost(large)
+    t.ok(large.blocks.every((b) => b.op === op) && small.blocks.every((b) => b.op === op))
+    t.equal(large.blocks.length, space.maxBlocks, `largest ${op} is as deep as the space allows`)
+    t.ok(s.withinCap(large) && c.macs <= 1.5 && c.activations <= 1.5, `largest ${op} within the cap (${c.macs.toFixed(2)} x MACs, ${c.activations.toFixed(2)} x activations)`)
+    t.ok(Math.max(c.macs, c.activations) > 0.75, `largest ${op} uses the cap`)
+    t.equal(small.blocks.length, space.minBlocks)
+    t.equal(small.g, 0.5)
+  }
+  const d0 = s.draws(0)
+  t.same(d0.map((d) => d.role), ['largest', 'smallest', 'random', 'random', 'random'])
+  t.same([0, 1, 2, 3].map((i) => s.draws(i)[0].arch.blocks[0].op), ['conv', 'dwsep', 'mbconv', 'conv'])
+  const uncapped = new SandwichSampler(space, { computeCap: 0, randomReuse: 4, seed: 1, metaBatch: 2 })
+  t.ok(uncapped.cost(uncapped.largest('conv')).macs > 20, "without a cap the largest conv network has over 20 times Conv4's MACs")
+})
+
+t.test('random sub-networks: within the cap, kept for randomReuse iterations, one slot replaced at a time, seeded', async (t) => {
+  const s = new SandwichSampler(space, { computeCap: 1, randomReuse: 4, seed: 1, metaBatch: 5 })
+  const randoms = Array.from({ length: 24 }, (_, i) => s.draws(i).slice(2))
+  t.ok(randoms.flat().every((d) => s.withinCap(d.arch)), 'all within the cap')
+  const ids = randoms.map((row) => row.map((d) => d.id))
+  for (let i = 1; i < ids.length; i++) {
+    const changed = ids[i].filter((id, j) => id !== ids[i - 1][j]).length
+    t.ok(changed <= 1, `iteration ${i}: ${changed} random slot(s) replaced`)
+  }
+  for (let j = 0; j < 3; j++) {
+    const distinct = new Set(ids.map((row) => row[j]))
+    t.ok(distinct.size >= 24 / 4 && distinct.size <= 24 / 4 + 1, `slot ${j}: ${distinct.size} sub-networks over 24 iterations`)
+  }
+  const again = new SandwichSampler(space, { computeCap: 1, randomReuse: 4, seed: 1, metaBatch: 5 })
+  t.same(Array.from({ length: 24 }, (_, i) => again.draws(23 - i).map((d) => d.id)).reverse(), Array.from({ length: 24 }, (_, i) => s.draws(i).map((d) => d.id)), 'the same draws in any order of asking')
+  const other = new SandwichSampler(space, { computeCap: 1, randomReuse: 4, seed: 2, metaBatch: 5 })
+  t.not(other.draws(0)[2].id, s.draws(0)[2].id, 'another seed draws other random sub-networks')
+})
+
+t.test('options are validated together; a cap below the smallest network is refused', async (t) => {
+  try {
+    resolveSupernetConfig({ way: 1, shot: 1, query: 1, iterations: -1, metaBatch: 1, computeCap: -1, randomReuse: 0, zeroHead: false as never })
+    t.fail('must throw')
+  } catch (e) {
+    t.ok(isFleetnasError(e, 'FLEETNAS_ERR_SUPERNET_CONFIG'))
+    for (const word of ['way', 'iterations', 'metaBatch', 'computeCap', 'randomReuse', 'zeroHead']) t.match((e as Error).message, word)
+  }
+  const c = resolveSupernetConfig({ way: 5, shot: 1, query: 15, iterations: 10 })
+  t.match(c, { zeroHead: true, computeCap: 1.5, randomReuse: 10, metaBatch: 4, innerSteps: 5 })
+  t.throws(() => new SandwichSampler(space, { computeCap: 0.001, randomReuse: 1, seed: 1, metaBatch: 4 }), { code: 'FLEETNAS_ERR_SUPERNET_CONFIG' })
+})

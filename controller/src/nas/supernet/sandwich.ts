@@ -1,0 +1,171 @@
+/**
+ * Which sub-networks a meta-batch trains: the sandwich rule (Yu et al., BigNAS; Once-for-All's
+ * progressive shrinking trains the same extremes). Task 0 runs the largest sub-network, task 1 the
+ * smallest, the others random ones, all within the compute cap (config.ts computeCap):
+ *   - largest(op): the deepest "uniform" network within the cap (every block the same op, kernel,
+ *     width and expansion, max-pooling while the map allows it: Conv4's pattern), of those the
+ *     heaviest (MACs plus activations, each relative to Conv4's; compute-cap.ts);
+ *   - smallest(op): the lightest uniform one (fewest blocks, smallest g, width, kernel, expansion);
+ *   - random: uniform members of the space (shared's sampleArchitecture) within the cap, each kept
+ *     for `randomReuse` iterations (staggered, so one slot changes at a time) because compiling a
+ *     new sub-network's sessions costs several tasks' time.
+ * The op of the largest and smallest rotates with the iteration, so every op's full slices train.
+ * Every draw derives from (seed, iteration), so a resumed run draws what the uninterrupted one did.
+ */
+import {
+  architectureId,
+  architectureParams,
+  canDownsample,
+  createRng,
+  poolOut,
+  sampleArchitecture,
+  type ArchBlock,
+  type Architecture,
+  type BlockOp,
+  type SearchSpace,
+} from '@fleetnas/shared'
+import { conv4Architecture, trainingCost, type TrainingCost } from './compute-cap.ts'
+import { SupernetConfigInvalid } from './errors.ts'
+
+export type SubnetRole = 'largest' | 'smallest' | 'random'
+
+export interface SubnetDraw {
+  role: SubnetRole
+  arch: Architecture
+  id: string
+}
+
+export interface SandwichOptions {
+  /** As config.ts: a multiple of Conv4's MACs and activations, 0 = no cap. */
+  computeCap: number
+  randomReuse: number
+  seed: number
+  metaBatch: number
+}
+
+/** Random draws tried for one sub-network within the cap before giving up. */
+const MAX_DRAWS = 1000
+
+/** `depth` identical blocks, max-pooling while the feature map is at least 2x2. */
+function uniform(space: SearchSpace, g: number, depth: number, block: Omit<ArchBlock, 'down'>): Architecture {
+  const blocks: ArchBlock[] = []
+  let h = space.input.h
+  let w = space.input.w
+  for (let i = 0; i < depth; i++) {
+    const pool = canDownsample({ h, w, c: 1 })
+    blocks.push({ ...block, down: pool ? 'maxpool' : 'none' })
+    if (pool) {
+      h = poolOut(h)
+      w = poolOut(w)
+    }
+  }
+  return { g, blocks }
+}
+
+export class SandwichSampler {
+  /** Conv4's cost at this input: the unit of the cap. */
+  readonly reference: TrainingCost
+  private readonly largestByOp = new Map<BlockOp, Architecture>()
+  private readonly smallestByOp = new Map<BlockOp, Architecture>()
+  private readonly randomBySlot = new Map<number, { epoch: number; arch: Architecture }>()
+
+  constructor(
+    readonly space: SearchSpace,
+    readonly opts: SandwichOptions,
+  ) {
+    this.reference = trainingCost(conv4Architecture(space), space)
+    const problems: string[] = []
+    for (const op of space.ops) {
+      const small = this.smallestUniform(op)
+      this.smallestByOp.set(op, small)
+      if (!this.withinCap(small)) {
+        const c = this.cost(small)
+        problems.push(`computeCap ${opts.computeCap} admits no ${op} network (the smallest has ${c.macs.toFixed(3)} x Conv4's MACs, ${c.activations.toFixed(3)} x its activations)`)
+      } else this.largestByOp.set(op, this.largestUniform(op))
+    }
+    if (problems.length > 0) throw SupernetConfigInvalid(problems)
+  }
+
+  /** MACs and activations relative to Conv4's. */
+  cost(arch: Architecture): TrainingCost {
+    const c = trainingCost(arch, this.space)
+    return { macs: c.macs / this.reference.macs, activations: c.activations / this.reference.activations }
+  }
+
+  withinCap(arch: Architecture): boolean {
+    if (this.opts.computeCap <= 0) return true
+    const c = this.cost(arch)
+    return c.macs <= this.opts.computeCap && c.activations <= this.opts.computeCap
+  }
+
+  largest(op: BlockOp): Architecture {
+    return this.largestByOp.get(op)!
+  }
+
+  smallest(op: BlockOp): Architecture {
+    return this.smallestByOp.get(op)!
+  }
+
+  /** The sub-networks of iteration `iteration`'s meta-batch, in task order. */
+  draws(iteration: number): SubnetDraw[] {
+    const op = this.space.ops[iteration % this.space.ops.length]
+    const out: SubnetDraw[] = []
+    const add = (role: SubnetRole, arch: Architecture) => out.push({ role, arch, id: architectureId(arch) })
+    add('largest', this.largest(op))
+    if (this.opts.metaBatch > 1) add('smallest', this.smallest(op))
+    const randoms = this.opts.metaBatch - 2
+    const reuse = this.opts.randomReuse
+    for (let j = 0; j < randoms; j++) {
+      const epoch = Math.floor((iteration + Math.floor((j * reuse) / randoms)) / reuse)
+      add('random', this.random(j, epoch))
+    }
+    return out
+  }
+
+  /** Random slot `slot`'s sub-network in its `epoch`-th period. */
+  random(slot: number, epoch: number): Architecture {
+    const kept = this.randomBySlot.get(slot)
+    if (kept?.epoch === epoch) return kept.arch
+    const rng = createRng(`${this.opts.seed}:subnet:${slot}:${epoch}`)
+    for (let i = 0; i < MAX_DRAWS; i++) {
+      const arch = sampleArchitecture(rng, this.space)
+      if (this.withinCap(arch)) {
+        this.randomBySlot.set(slot, { epoch, arch })
+        return arch
+      }
+    }
+    throw SupernetConfigInvalid([`computeCap ${this.opts.computeCap}: no random sub-network within it in ${MAX_DRAWS} draws; raise it`])
+  }
+
+  private smallestUniform(op: BlockOp): Architecture {
+    const s = this.space
+    return uniform(s, Math.min(...s.multipliers), s.minBlocks, {
+      op,
+      kernel: Math.min(...s.kernels),
+      width: Math.min(...s.widths),
+      ...(op === 'mbconv' ? { expand: Math.min(...s.expands) } : {}),
+    })
+  }
+
+  /** Deepest uniform network within the cap, of those the heaviest (relative MACs + activations); ties go to more parameters, then the id. */
+  private largestUniform(op: BlockOp): Architecture {
+    const s = this.space
+    let best: { arch: Architecture; weight: number; params: number; id: string } | undefined
+    for (let depth = s.minBlocks; depth <= s.maxBlocks; depth++)
+      for (const g of s.multipliers)
+        for (const width of s.widths)
+          for (const kernel of s.kernels)
+            for (const expand of op === 'mbconv' ? s.expands : [undefined]) {
+              const arch = uniform(s, g, depth, { op, kernel, width, ...(expand === undefined ? {} : { expand }) })
+              if (!this.withinCap(arch)) continue
+              const c = this.cost(arch)
+              const weight = c.macs + c.activations
+              const params = architectureParams(arch, s)
+              const id = architectureId(arch)
+              const deeper = !best || depth > best.arch.blocks.length
+              const heavier = !!best && depth === best.arch.blocks.length && (weight > best.weight || (weight === best.weight && (params > best.params || (params === best.params && id > best.id))))
+              if (deeper || heavier) best = { arch, weight, params, id }
+            }
+    return best!.arch
+  }
+}
