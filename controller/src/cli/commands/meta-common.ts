@@ -16,7 +16,7 @@ import type { DatasetKind, FewShotDataset, InvertMode, OpenDatasetOptions } from
 export const MetaCheckpointMissing = defineError(
   'FLEETNAS_ERR_CLI_CHECKPOINT_MISSING',
   404,
-  (path: string) => `checkpoint not found: ${path} (write one with \`fleetnas meta-train --out ${path}\`)`,
+  (path: string, writer = 'fleetnas meta-train') => `checkpoint not found: ${path} (write one with \`${writer} --out ${path}\`)`,
 )
 export const MetaCheckpointExists = defineError(
   'FLEETNAS_ERR_CLI_CHECKPOINT_EXISTS',
