@@ -43,6 +43,20 @@ export const ControllerConfigInputSchema = Type.Object(
     ),
     /** How often the scheduler looks for timed-out executions. Default 1000 ms. */
     schedulerIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000 })),
+    /** A meta-trained supernet checkpoint (`fleetnas supernet train`): architecture requests need one. */
+    supernet: Type.Optional(Type.String({ minLength: 1 })),
+    /** How accuracy is estimated for architecture requests (per task shape, once per supernet). */
+    accuracyEstimation: Type.Optional(
+      Type.Object(
+        {
+          /** Sub-networks evaluated for real to fit the accuracy predictor. Default 48. */
+          predictorSamples: Type.Optional(Type.Integer({ minimum: 10, maximum: 5000 })),
+          /** Few-shot tasks per such evaluation. Default 25. */
+          predictorTasks: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
   },
   { additionalProperties: false },
 )
@@ -64,6 +78,8 @@ export interface ControllerConfig {
   logLevel: LogLevel
   campaignDefaults: { executionTimeoutMs: number; maxRetries: number }
   schedulerIntervalMs: number
+  supernet?: string
+  accuracyEstimation: { predictorSamples: number; predictorTasks: number }
 }
 
 export const CONFIG_DEFAULTS = {
@@ -75,6 +91,8 @@ export const CONFIG_DEFAULTS = {
   executionTimeoutMs: 10 * 60_000,
   maxRetries: 2,
   schedulerIntervalMs: 1000,
+  predictorSamples: 48,
+  predictorTasks: 25,
 }
 
 const checkInput = TypeCompiler.Compile(ControllerConfigInputSchema)
@@ -106,5 +124,10 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}, env: 
       maxRetries: input.campaignDefaults?.maxRetries ?? CONFIG_DEFAULTS.maxRetries,
     },
     schedulerIntervalMs: input.schedulerIntervalMs ?? CONFIG_DEFAULTS.schedulerIntervalMs,
+    ...(input.supernet !== undefined && { supernet: path.resolve(input.supernet) }),
+    accuracyEstimation: {
+      predictorSamples: input.accuracyEstimation?.predictorSamples ?? CONFIG_DEFAULTS.predictorSamples,
+      predictorTasks: input.accuracyEstimation?.predictorTasks ?? CONFIG_DEFAULTS.predictorTasks,
+    },
   }
 }

@@ -13,10 +13,12 @@ import { CONTROLLER_CLIENT_ID, connectControllerClient, type ControllerClient, t
 import { createDispatcher } from './mqtt/dispatcher.ts'
 import { Scheduler } from './campaigns/scheduler.ts'
 import { LatencyModels } from './latency/service.ts'
+import { ArchitectureRequests } from './architectures/service.ts'
+import { openSupernetSource, supernetExists } from './architectures/supernet-source.ts'
 import { buildHttpServer } from './http/server.ts'
 import { loadOrCreateApiToken } from './api-token.ts'
 import { REFUSED_COUNTER } from './metrics.ts'
-import { HttpListen } from './errors.ts'
+import { ConfigInvalid, HttpListen } from './errors.ts'
 import { FleetEvents } from './events.ts'
 
 export interface StartOptions {
@@ -39,6 +41,7 @@ export interface RunningController {
   store: Store
   scheduler: Scheduler
   latency: LatencyModels
+  architectures: ArchitectureRequests
   http: FastifyInstance
   stop(): Promise<void>
 }
@@ -119,14 +122,20 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
       dispatch(topic, payload, retained)
       events.afterMessage(topic)
     }
+    if (config.supernet && !(await supernetExists(config.supernet))) throw ConfigInvalid([`supernet: no checkpoint at ${config.supernet}`])
+    const accuracy = config.supernet ? await openSupernetSource(config.supernet, { ...config.accuracyEstimation, log }) : undefined
+    const architectures = new ArchitectureRequests({ store, scheduler, latency, accuracy, log })
+    cleanup.push(() => architectures.stop())
     client = await connectControllerClient({ url: mqttUrl, username, password, log, onMessage })
     cleanup.push(() => client!.close())
     scheduler.start()
+    architectures.start()
 
     const http = await buildHttpServer({
       store,
       scheduler,
       latency,
+      architectures,
       events,
       apiToken,
       log,
@@ -143,7 +152,7 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
     const host = config.host === '0.0.0.0' ? '127.0.0.1' : config.host.includes(':') ? `[${config.host}]` : config.host
     const httpUrl = `http://${host}:${port}`
     log.info({ httpUrl, mqttUrl, docs: `${httpUrl}/docs` }, 'controller started')
-    return { config, httpUrl, mqttUrl, apiToken, deviceAuth, store, scheduler, latency, http, stop }
+    return { config, httpUrl, mqttUrl, apiToken, deviceAuth, store, scheduler, latency, architectures, http, stop }
   } catch (e) {
     await stop()
     throw e

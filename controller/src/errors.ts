@@ -69,6 +69,36 @@ export const ArchitectureInvalid = defineError(
   400,
   (why: string) => `${why}; an architecture id looks like g1_conv-k3-w64-mp_dwsep-k5-w32-s2 (see README "Search space")`,
 )
+export const ArchRequestNotFound = defineError(
+  'FLEETNAS_ERR_ARCH_REQUEST_NOT_FOUND',
+  404,
+  (id: string) => `no architecture request ${JSON.stringify(id)}; GET /v1/architectures lists them`,
+)
+export const ArchRequestInvalid = defineError('FLEETNAS_ERR_ARCH_REQUEST_INVALID', 400, (why: string) => `invalid architecture request: ${why}`)
+export const ArchNoSupernet = defineError(
+  'FLEETNAS_ERR_ARCH_NO_SUPERNET',
+  409,
+  () =>
+    'this controller has no meta-trained supernet to estimate accuracy with: train one (fleetnas supernet train ... --out FILE) and start the controller with --supernet FILE',
+)
+export const ArchRequestNotDone = defineError(
+  'FLEETNAS_ERR_ARCH_REQUEST_NOT_DONE',
+  409,
+  (id: string, state: string) => `architecture request ${id} is ${state}; its model is there once it has SUCCEEDED`,
+)
+export const ArchLutIncomplete = defineError(
+  'FLEETNAS_ERR_ARCH_LUT_INCOMPLETE',
+  409,
+  (missing: string[]) =>
+    `the LUT lacks ${missing.length} block(s) every candidate within the budget needs, and no device of the class is online to profile them: ${missing.slice(0, 20).join(', ')}${missing.length > 20 ? ', ...' : ''}`,
+)
+export const ArchNoFeasible = defineError(
+  'FLEETNAS_ERR_ARCH_NO_FEASIBLE',
+  422,
+  (latencyMs: number, fastestMs: number | null) =>
+    `no architecture of the space is predicted to run within ${latencyMs} ms${fastestMs === null ? '' : ` (the fastest the search met: ${fastestMs.toFixed(4)} ms)`}`,
+)
+
 export const LatencyModelNotFound = defineError(
   'FLEETNAS_ERR_LATENCY_MODEL_NOT_FOUND',
   404,

@@ -32,6 +32,16 @@ export class ApiClient {
   }
 
   async requestText(method: string, path: string, body?: unknown): Promise<string> {
+    return (await this.fetchOk(method, path, body)).text()
+  }
+
+  /** A binary reply (a model, a checkpoint). */
+  async requestBytes(method: string, path: string, body?: unknown): Promise<Uint8Array> {
+    return new Uint8Array(await (await this.fetchOk(method, path, body)).arrayBuffer())
+  }
+
+  /** The reply when it is a success; the server's error (code, status, message) as a FleetnasError otherwise. */
+  private async fetchOk(method: string, path: string, body?: unknown): Promise<Response> {
     const url = `${this.base}${path}`
     const headers: Record<string, string> = {}
     if (body !== undefined) headers['content-type'] = 'application/json'
@@ -43,17 +53,15 @@ export class ApiClient {
       const cause = (e as { cause?: { code?: string; message?: string } }).cause
       throw Unreachable(this.base, cause?.code ?? cause?.message ?? (e as Error).message)
     }
+    if (res.ok) return res
     const text = await res.text()
-    if (!res.ok) {
-      let parsed: { code?: string; message?: string } = {}
-      try {
-        parsed = JSON.parse(text)
-      } catch {
-        /* not JSON: keep the raw text below */
-      }
-      throw new FleetnasError(parsed.code ?? `FLEETNAS_ERR_HTTP_${res.status}`, parsed.message ?? (text || res.statusText), res.status)
+    let parsed: { code?: string; message?: string } = {}
+    try {
+      parsed = JSON.parse(text)
+    } catch {
+      /* not JSON: keep the raw text below */
     }
-    return text
+    throw new FleetnasError(parsed.code ?? `FLEETNAS_ERR_HTTP_${res.status}`, parsed.message ?? (text || res.statusText), res.status)
   }
 
   get<T = unknown>(path: string) {

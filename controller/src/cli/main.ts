@@ -47,6 +47,7 @@ export function buildProgram(): Command {
     .addOption(new Option('--api-token <token>', 'require this bearer token on /v1').env('FLEETNAS_API_TOKEN'))
     .option('--insecure', 'no API token and no broker authentication (local demos only)', false)
     .addOption(new Option('--log-level <level>').choices(['trace', 'debug', 'info', 'warn', 'error']).env('FLEETNAS_LOG_LEVEL').default('info'))
+    .addOption(new Option('--supernet <file>', 'a meta-trained supernet checkpoint: architecture requests need one').env('FLEETNAS_SUPERNET'))
     .action(async (o) => {
       const { startControllerCommand } = await import('./commands/controller-start.ts')
       await startControllerCommand(o)
@@ -167,6 +168,59 @@ export function buildProgram(): Command {
     print(o.json ? JSON.stringify(predictions, null, 2) : describePredictions(predictions))
     // Never a silent guess: an architecture the LUT cannot predict fails the command.
     if (predictions.some((p) => p.predictedMs === null)) process.exitCode = EXIT.failure
+  })
+
+  const arch = program.command('arch').description('architecture requests: the most accurate few-shot model within a latency budget on a device class')
+  apiOptions(
+    arch
+      .command('request')
+      .description('request an architecture; prints its id (with --watch, follows it and prints the answer)')
+      .option('--profile <name>', 'hardware profile (device class) to search for')
+      .option('--device <id>', 'or one device: its class, and its threads by default')
+      .option('--runtime <name>', 'runtime of the LUT', 'onnxruntime')
+      .option('--threads <n>', 'threads of the LUT', int('--threads'))
+      .requiredOption('--latency-ms <ms>', 'latency budget of one call, in ms', num('--latency-ms'))
+      .option('--max-params <n>', 'parameter budget', int('--max-params'))
+      .option('--way <n>', 'classes per few-shot task', int('--way'), 5)
+      .option('--shot <n>', 'examples per class', int('--shot'), 1)
+      .option('--population <n>', 'search population', int('--population'))
+      .option('--generations <n>', 'search generations', int('--generations'))
+      .option('--seed <n>', 'search seed', int('--seed'))
+      .option('--confirm <n>', 'candidates whose accuracy is confirmed by real evaluation', int('--confirm'))
+      .option('--verify', 'measure the answer whole on an online device of the class', false)
+      .option('--watch', 'follow the request to its end'),
+  ).action(async (o) => {
+    const { requestArchitecture, watchRequest, describeRequest } = await import('./commands/arch.ts')
+    const api = client(o)
+    const id = await requestArchitecture(api, o)
+    print(id)
+    if (o.watch) {
+      const r = await watchRequest(api, id, { onProgress: (l) => process.stderr.write(`${l}\n`) })
+      print(describeRequest(r))
+      if (r.state !== 'SUCCEEDED') process.exitCode = EXIT.failure
+    }
+  })
+  apiOptions(arch.command('list').description('list architecture requests')).action(async (o) => {
+    const { listRequests } = await import('./commands/arch.ts')
+    print(await listRequests(client(o)))
+  })
+  apiOptions(arch.command('show').description('show a request: state, answer, Pareto front').argument('<id>').option('--json', 'the API reply as JSON', false)).action(
+    async (id, o) => {
+      const { fetchRequest, describeRequest } = await import('./commands/arch.ts')
+      const r = await fetchRequest(client(o), id)
+      print(o.json ? JSON.stringify(r, null, 2) : describeRequest(r))
+    },
+  )
+  apiOptions(
+    arch
+      .command('export')
+      .description('download the answer: an ONNX model, or with --checkpoint a checkpoint for fleetnas adapt')
+      .argument('<id>')
+      .requiredOption('--out <file>', 'where to write it')
+      .option('--checkpoint', 'a MAML checkpoint (for fleetnas adapt / meta-eval) instead of ONNX', false),
+  ).action(async (id, o) => {
+    const { exportArchitecture } = await import('./commands/arch.ts')
+    print(await exportArchitecture(client(o), id, { out: o.out, checkpoint: o.checkpoint }))
   })
 
   program

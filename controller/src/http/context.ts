@@ -2,6 +2,7 @@
 import type { Store } from '../store/db.ts'
 import type { Scheduler } from '../campaigns/scheduler.ts'
 import type { LatencyModels } from '../latency/service.ts'
+import type { ArchitectureRequests } from '../architectures/service.ts'
 import type { HttpRequestCounter } from '../metrics.ts'
 
 export interface MqttStatus {
@@ -19,6 +20,7 @@ declare module 'fastify' {
     store: Store
     scheduler: Scheduler
     latency: LatencyModels
+    architectures: ArchitectureRequests
     mqtt: MqttStatus
     httpCounter: HttpRequestCounter
   }

@@ -20,6 +20,8 @@ import { devicesPlugin } from './plugins/devices.ts'
 import { campaignsPlugin } from './plugins/campaigns.ts'
 import { lutsPlugin } from './plugins/luts.ts'
 import { latencyPlugin } from './plugins/latency.ts'
+import { architecturesPlugin } from './plugins/architectures.ts'
+import { ArchitectureRequests } from '../architectures/service.ts'
 import { LatencyModels } from '../latency/service.ts'
 import { healthPlugin } from './plugins/health.ts'
 import { metricsPlugin } from './plugins/metrics.ts'
@@ -32,6 +34,8 @@ export interface HttpServerOptions {
   scheduler: Scheduler
   /** Latency models per LUT; default: one over `store`. */
   latency?: LatencyModels
+  /** Architecture requests; default: one without a supernet (requests are refused with a clear error). */
+  architectures?: ArchitectureRequests
   /** Device and campaign changes for /v1/events; default: a bus nothing feeds. */
   events?: FleetEvents
   mqtt: MqttStatus
@@ -53,7 +57,9 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
 
   app.decorate('store', opts.store)
   app.decorate('scheduler', opts.scheduler)
-  app.decorate('latency', opts.latency ?? new LatencyModels(opts.store, opts.log))
+  const latency = opts.latency ?? new LatencyModels(opts.store, opts.log)
+  app.decorate('latency', latency)
+  app.decorate('architectures', opts.architectures ?? new ArchitectureRequests({ store: opts.store, scheduler: opts.scheduler, latency, log: opts.log }))
   app.decorate('mqtt', opts.mqtt)
   app.decorate('events', opts.events ?? new FleetEvents())
   app.decorate('httpCounter', new HttpRequestCounter())
@@ -84,6 +90,7 @@ export async function buildHttpServer(opts: HttpServerOptions): Promise<FastifyI
       await v1.register(campaignsPlugin)
       await v1.register(lutsPlugin)
       await v1.register(latencyPlugin)
+      await v1.register(architecturesPlugin)
       await v1.register(eventsPlugin)
       await v1.register(dashboard.api)
     },

@@ -14,6 +14,7 @@ import { measurementQueries } from './measurements.ts'
 import { lutQueries } from './luts.ts'
 import { counterQueries } from './counters.ts'
 import { latencyModelQueries } from './latency-models.ts'
+import { architectureRequestQueries } from './architecture-requests.ts'
 
 export const DB_FILE = 'fleetnas.db'
 
@@ -26,6 +27,7 @@ export interface Store {
   readonly luts: ReturnType<typeof lutQueries>
   readonly counters: ReturnType<typeof counterQueries>
   readonly latencyModels: ReturnType<typeof latencyModelQueries>
+  readonly architectureRequests: ReturnType<typeof architectureRequestQueries>
   /** Runs fn in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T
   close(): void
@@ -54,6 +56,7 @@ export function openStore(dataDir: string): Store {
     luts: lutQueries(db),
     counters: counterQueries(db),
     latencyModels: latencyModelQueries(db),
+    architectureRequests: architectureRequestQueries(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
     close: () => {
       if (db.open) db.close()

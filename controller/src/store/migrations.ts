@@ -190,6 +190,21 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (hardware_profile, runtime, threads, backend)
   ) WITHOUT ROWID;
   `,
+
+  /* 4: architecture requests ("the most accurate few-shot model that runs in X ms on this class"),
+     kept with their progress and result so that a restart resumes or shows them. */ `
+  CREATE TABLE architecture_requests (
+    id          TEXT PRIMARY KEY,
+    state       TEXT NOT NULL CHECK (state IN ('QUEUED', 'PROFILING', 'SEARCHING', 'VERIFYING', 'SUCCEEDED', 'FAILED')),
+    request     TEXT NOT NULL,
+    progress    TEXT,
+    result      TEXT,
+    error       TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+  );
+  CREATE INDEX architecture_requests_state ON architecture_requests (state);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

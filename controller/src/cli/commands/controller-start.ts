@@ -10,6 +10,7 @@ export interface ControllerStartOptions {
   apiToken?: string
   insecure: boolean
   logLevel: string
+  supernet?: string
 }
 
 export async function startControllerCommand(o: ControllerStartOptions): Promise<void> {
@@ -25,6 +26,7 @@ export async function startControllerCommand(o: ControllerStartOptions): Promise
     apiToken: o.apiToken,
     insecure: o.insecure,
     logLevel: o.logLevel,
+    supernet: o.supernet,
   } as Parameters<typeof startController>[0])
   process.stderr.write(`fleetnas controller: API ${running.httpUrl} (docs ${running.httpUrl}/docs), MQTT ${running.mqttUrl}\n`)
   await new Promise<void>((resolve) => {

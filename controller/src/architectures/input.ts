@@ -1,0 +1,58 @@
+/** What a user asks for (the body of POST /v1/architectures). */
+import { Type, type Static } from '@sinclair/typebox'
+import { RuntimeSchema } from '@fleetnas/shared'
+
+const IdString = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })
+
+export const ArchitectureRequestInputSchema = Type.Object(
+  {
+    /** The device class to search for; or name one device (its class, and its threads by default). */
+    hardwareProfile: Type.Optional(IdString),
+    deviceId: Type.Optional(IdString),
+    runtime: Type.Optional(RuntimeSchema),
+    threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 })),
+    constraints: Type.Object(
+      {
+        latencyMs: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'end-to-end latency of one call, predicted on the LUT' }),
+        maxParams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e10 })),
+      },
+      { additionalProperties: false },
+    ),
+    task: Type.Object(
+      { way: Type.Integer({ minimum: 2, maximum: 100 }), shot: Type.Integer({ minimum: 1, maximum: 50 }) },
+      { additionalProperties: false },
+    ),
+    search: Type.Optional(
+      Type.Object(
+        {
+          population: Type.Optional(Type.Integer({ minimum: 4, maximum: 2000 })),
+          generations: Type.Optional(Type.Integer({ minimum: 0, maximum: 500 })),
+          seed: Type.Optional(Type.Integer({ minimum: 0, maximum: 2 ** 32 - 1 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    /** Candidates of the front whose accuracy is confirmed by real few-shot evaluation (default 3). */
+    confirm: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
+    /** Few-shot tasks per confirmation (default 100). */
+    confirmTasks: Type.Optional(Type.Integer({ minimum: 10, maximum: 2000 })),
+    /** Measure the chosen architecture whole on an online device of the class (default false). */
+    verify: Type.Optional(Type.Boolean()),
+  },
+  { additionalProperties: false },
+)
+export type ArchitectureRequestInput = Static<typeof ArchitectureRequestInputSchema>
+
+/** The request as resolved and stored: target LUT fixed, defaults applied. */
+export interface ResolvedArchitectureRequest {
+  hardwareProfile: string
+  deviceId: string | null
+  runtime: 'onnxruntime' | 'tfjs'
+  threads: number
+  constraints: { latencyMs: number; maxParams?: number }
+  task: { way: number; shot: number }
+  search: { population?: number; generations?: number; seed: number }
+  confirm: number
+  confirmTasks: number
+  verify: boolean
+}

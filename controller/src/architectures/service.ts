@@ -1,0 +1,336 @@
+/**
+ * Architecture requests: "the most accurate few-shot model for this task that runs in X ms on this
+ * device class". One request at a time, in order, each through:
+ *   QUEUED -> SEARCHING (accuracy predictor for the task, genetic search against the LUT's latency
+ *   model) [-> PROFILING (blocks the LUT lacks, on an online device of the class) -> SEARCHING]
+ *   -> confirmation of the best few by real few-shot evaluation [-> VERIFYING (measured whole on an
+ *   online device)] -> SUCCEEDED, or FAILED with a catalogue error.
+ * Everything lives in the store; `start()` after a restart runs the open requests again (the search
+ * is seeded, so it finds the same answer).
+ */
+import crypto from 'node:crypto'
+import {
+  architectureBlocks,
+  architectureParams,
+  blockKey,
+  DEFAULT_SPACE,
+  isFleetnasError,
+  parseArchitectureId,
+  type BlockSpec,
+} from '@fleetnas/shared'
+import type { Logger } from 'pino'
+import type { Store } from '../store/db.ts'
+import type { StoredRequest } from '../store/architecture-requests.ts'
+import type { Scheduler } from '../campaigns/scheduler.ts'
+import type { LatencyModels } from '../latency/service.ts'
+import { evolutionSearch, type Candidate, type SearchResult } from '../nas/search/evolution.ts'
+import { spaceOperators } from '../nas/search/operators.ts'
+import {
+  ArchLutIncomplete,
+  ArchNoFeasible,
+  ArchNoSupernet,
+  ArchRequestInvalid,
+  ArchRequestNotDone,
+  ArchRequestNotFound,
+  DeviceNotFound,
+} from '../errors.ts'
+import type { AccuracySource, MeasuredAccuracy } from './accuracy-source.ts'
+import type { ArchitectureRequestInput, ResolvedArchitectureRequest } from './input.ts'
+
+export interface RequestProgress {
+  phase: 'queued' | 'estimating accuracy' | 'searching' | 'profiling missing blocks' | 'confirming' | 'verifying'
+  generation?: number
+  generations?: number
+  evaluated?: number
+  done?: number
+  total?: number
+  campaignId?: string
+}
+
+export interface FrontPoint {
+  id: string
+  latencyMs: number
+  accuracy: number
+  params: number
+}
+
+export interface RequestResult {
+  architecture: { id: string; blocks: string[] }
+  params: number
+  latency: { predictedMs: number; lowMs: number | null; highMs: number | null; model: string; measuredMs: number | null; verifyCampaignId?: string }
+  accuracy: { predicted: number; measured: MeasuredAccuracy | null }
+  /** Accuracy-latency Pareto front of the search (predicted figures). */
+  front: FrontPoint[]
+  /** Candidates the LUT could not predict (blocks missing and not profiled). */
+  unconsidered: { architectures: number; missingBlocks: string[] }
+  search: { evaluated: number; infeasible: number; unpredictable: number; generations: number }
+  timings: { predictorMs: number; searchMs: number; profilingMs: number; confirmMs: number; verifyMs: number }
+  supernet: { checkpoint: string; iterations: number }
+}
+
+export type RequestView = StoredRequest<ResolvedArchitectureRequest, RequestProgress, RequestResult>
+
+const LAZY_PROFILING_ROUNDS = 2
+const LAZY_PROFILING_MAX_BLOCKS = 2000
+const CAMPAIGN_POLL_MS = 300
+const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELED'])
+
+export interface ArchitectureRequestsOptions {
+  store: Store
+  scheduler: Scheduler
+  latency: LatencyModels
+  accuracy?: AccuracySource
+  log: Logger
+  now?: () => Date
+}
+
+export class ArchitectureRequests {
+  private queue: Promise<void> = Promise.resolve()
+  private readonly stopping = new AbortController()
+  private readonly now: () => Date
+
+  constructor(private readonly opts: ArchitectureRequestsOptions) {
+    this.now = opts.now ?? (() => new Date())
+  }
+
+  private iso(): string {
+    return this.now().toISOString()
+  }
+
+  /** Runs the requests a previous process left open. */
+  start(): void {
+    for (const id of this.opts.store.architectureRequests.openIds()) this.enqueue(id)
+  }
+
+  async stop(): Promise<void> {
+    this.stopping.abort()
+    await this.queue
+  }
+
+  create(input: ArchitectureRequestInput): { id: string } {
+    if (!this.opts.accuracy) throw ArchNoSupernet()
+    const resolved = this.resolve(input)
+    this.opts.latency.scope(resolved.hardwareProfile, resolved.runtime, resolved.threads) // 404 without a LUT
+    const id = `a-${crypto.randomBytes(5).toString('hex')}`
+    this.opts.store.architectureRequests.create(id, resolved, this.iso())
+    this.opts.log.info({ requestId: id, ...resolved }, 'architecture request created')
+    this.enqueue(id)
+    return { id }
+  }
+
+  view(id: string): RequestView {
+    const r = this.opts.store.architectureRequests.get(id)
+    if (!r) throw ArchRequestNotFound(id)
+    return r as RequestView
+  }
+
+  list(): RequestView[] {
+    return this.opts.store.architectureRequests.list() as RequestView[]
+  }
+
+  /** The chosen sub-network with its meta-trained weights: an ONNX model, or a checkpoint for `fleetnas adapt`. */
+  async artifact(id: string, kind: 'onnx' | 'checkpoint'): Promise<{ architectureId: string; way: number; bytes: Uint8Array }> {
+    const r = this.view(id)
+    if (r.state !== 'SUCCEEDED' || !r.result) throw ArchRequestNotDone(id, r.state)
+    if (!this.opts.accuracy) throw ArchNoSupernet()
+    const { way } = r.request.task
+    const archId = r.result.architecture.id
+    const bytes = kind === 'onnx' ? await this.opts.accuracy.exportModel(archId, way) : this.opts.accuracy.exportCheckpoint(archId, way)
+    return { architectureId: archId, way, bytes }
+  }
+
+  private resolve(input: ArchitectureRequestInput): ResolvedArchitectureRequest {
+    if ((input.hardwareProfile === undefined) === (input.deviceId === undefined)) throw ArchRequestInvalid('give either `hardwareProfile` or `deviceId`')
+    let hardwareProfile = input.hardwareProfile
+    let threads = input.threads
+    if (input.deviceId !== undefined) {
+      const d = this.opts.store.devices.get(input.deviceId)
+      if (!d) throw DeviceNotFound(input.deviceId)
+      if (!d.hardwareProfile) throw ArchRequestInvalid(`device ${input.deviceId} has not said what hardware it is yet`)
+      hardwareProfile = d.hardwareProfile
+      threads ??= d.threads ?? 1
+    }
+    return {
+      hardwareProfile: hardwareProfile!,
+      deviceId: input.deviceId ?? null,
+      runtime: input.runtime ?? 'onnxruntime',
+      threads: threads ?? 1,
+      constraints: input.constraints,
+      task: input.task,
+      search: { ...input.search, seed: input.search?.seed ?? 1 },
+      confirm: input.confirm ?? 3,
+      confirmTasks: input.confirmTasks ?? 100,
+      verify: input.verify ?? false,
+    }
+  }
+
+  private enqueue(id: string): void {
+    this.queue = this.queue.then(() => this.run(id)).catch((err) => this.opts.log.error({ err, requestId: id }, 'architecture request crashed'))
+  }
+
+  private update(id: string, state: RequestView['state'], patch: { progress?: RequestProgress; result?: RequestResult; error?: { code: string; message: string } }): void {
+    this.opts.store.architectureRequests.update(id, state, this.iso(), patch)
+  }
+
+  private async run(id: string): Promise<void> {
+    if (this.stopping.signal.aborted) return
+    const r = this.view(id)
+    try {
+      const result = await this.answer(id, r.request)
+      if (this.stopping.signal.aborted) return // picked up again on the next start
+      this.update(id, 'SUCCEEDED', { result, progress: { phase: 'verifying', done: 1, total: 1 } })
+      this.opts.log.info({ requestId: id, architecture: result.architecture.id, latencyMs: result.latency.predictedMs }, 'architecture request answered')
+    } catch (e) {
+      if (this.stopping.signal.aborted) return
+      const error = isFleetnasError(e) ? { code: e.code, message: e.message } : { code: 'FLEETNAS_ERR_INTERNAL', message: (e as Error).message }
+      this.update(id, 'FAILED', { error })
+      this.opts.log.warn({ requestId: id, error }, 'architecture request failed')
+    }
+  }
+
+  private async answer(id: string, req: ResolvedArchitectureRequest): Promise<RequestResult> {
+    const source = this.opts.accuracy
+    if (!source) throw ArchNoSupernet()
+    const signal = this.stopping.signal
+    const timings = { predictorMs: 0, searchMs: 0, profilingMs: 0, confirmMs: 0, verifyMs: 0 }
+    const space = DEFAULT_SPACE
+
+    let t0 = performance.now()
+    this.update(id, 'SEARCHING', { progress: { phase: 'estimating accuracy' } })
+    const accuracy = await source.predictor(req.task, (done, total) => this.update(id, 'SEARCHING', { progress: { phase: 'estimating accuracy', done, total } }), signal)
+    timings.predictorMs = performance.now() - t0
+
+    const ops = spaceOperators(space)
+    const search = async (): Promise<SearchResult> => {
+      const predictor = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads)
+      const started = performance.now()
+      const result = await evolutionSearch(
+        {
+          latencyMs: (archs) => archs.map((a) => predictor.predict(a).predictedMs ?? undefined),
+          params: (a) => architectureParams(a, { input: space.input, classes: req.task.way }),
+          accuracy: (archs) => accuracy.predict(archs),
+          sample: ops.sample,
+          mutate: ops.mutate,
+          crossover: ops.crossover,
+          shrink: ops.shrink,
+        },
+        req.constraints,
+        {
+          settings: { ...(req.search.population && { population: req.search.population }), ...(req.search.generations !== undefined && { generations: req.search.generations }), seed: req.search.seed },
+          signal,
+          onGeneration: (p) => this.update(id, 'SEARCHING', { progress: { phase: 'searching', generation: p.generation, generations: p.generations, evaluated: p.counts.evaluated } }),
+        },
+      )
+      timings.searchMs += performance.now() - started
+      return result
+    }
+
+    let found = await search()
+    // Lazy profiling: blocks the LUT lacks, of the candidates the search could not predict.
+    for (let round = 0; round < LAZY_PROFILING_ROUNDS && found.unpredictable.length > 0 && !signal.aborted; round++) {
+      const missing = this.missingBlocks(req, found.unpredictable)
+      const device = this.deviceToProfileOn(req)
+      if (missing.length === 0 || !device) break
+      t0 = performance.now()
+      const campaignId = this.opts.scheduler.createCampaign({
+        name: `request ${id}: missing blocks`,
+        blocks: missing.slice(0, LAZY_PROFILING_MAX_BLOCKS),
+        targets: { devices: [device] },
+        runtimes: [req.runtime],
+        threads: [req.threads],
+      }).id
+      this.update(id, 'PROFILING', { progress: { phase: 'profiling missing blocks', campaignId, total: Math.min(missing.length, LAZY_PROFILING_MAX_BLOCKS) } })
+      await this.waitForCampaign(campaignId, signal)
+      timings.profilingMs += performance.now() - t0
+      this.update(id, 'SEARCHING', { progress: { phase: 'searching' } })
+      found = await search()
+    }
+    const missingKeys = found.unpredictable.length > 0 ? this.missingBlocks(req, found.unpredictable).map(blockKey) : []
+    if (!found.best) {
+      if (missingKeys.length > 0) throw ArchLutIncomplete(missingKeys)
+      throw ArchNoFeasible(req.constraints.latencyMs, null)
+    }
+
+    // The best few by predicted accuracy, confirmed for real; the measured best wins.
+    t0 = performance.now()
+    const shortlist = [...found.front].sort((a, b) => b.accuracy - a.accuracy).slice(0, req.confirm)
+    if (!shortlist.some((c) => c.id === found.best!.id)) shortlist.unshift(found.best)
+    const confirmed: { c: Candidate; m: MeasuredAccuracy }[] = []
+    for (const [i, c] of shortlist.entries()) {
+      this.update(id, 'SEARCHING', { progress: { phase: 'confirming', done: i, total: shortlist.length } })
+      confirmed.push({ c, m: await source.evaluate(c.id, { ...req.task, tasks: req.confirmTasks }, signal) })
+    }
+    confirmed.sort((a, b) => b.m.mean - a.m.mean)
+    const chosen = confirmed[0]
+    timings.confirmMs = performance.now() - t0
+
+    const arch = parseArchitectureId(chosen.c.id, space)
+    const prediction = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads).predict(arch)
+    const latency: RequestResult['latency'] = {
+      predictedMs: prediction.predictedMs ?? chosen.c.latencyMs,
+      lowMs: prediction.lowMs,
+      highMs: prediction.highMs,
+      model: prediction.model,
+      measuredMs: prediction.measuredMs,
+    }
+    if (req.verify) {
+      const device = this.deviceToProfileOn(req)
+      if (device) {
+        t0 = performance.now()
+        const campaignId = this.opts.scheduler.createCampaign({
+          name: `request ${id}: verify`,
+          architectures: [chosen.c.id],
+          architectureBlocks: false,
+          targets: { devices: [device] },
+          runtimes: [req.runtime],
+          threads: [req.threads],
+        }).id
+        this.update(id, 'VERIFYING', { progress: { phase: 'verifying', campaignId } })
+        await this.waitForCampaign(campaignId, signal)
+        latency.measuredMs = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads).predict(arch).measuredMs
+        latency.verifyCampaignId = campaignId
+        timings.verifyMs = performance.now() - t0
+      }
+    }
+    return {
+      architecture: { id: chosen.c.id, blocks: architectureBlocks(arch).map(blockKey) },
+      params: chosen.c.params,
+      latency,
+      accuracy: { predicted: chosen.c.accuracy, measured: chosen.m },
+      front: found.front.map((c) => ({ id: c.id, latencyMs: c.latencyMs, accuracy: c.accuracy, params: c.params })),
+      unconsidered: { architectures: found.unpredictable.length, missingBlocks: missingKeys.slice(0, 200) },
+      search: { evaluated: found.counts.evaluated, infeasible: found.counts.infeasible, unpredictable: found.counts.unpredictable, generations: found.generations },
+      timings,
+      supernet: source.describe(),
+    }
+  }
+
+  /** Blocks of these architectures that the LUT lacks, in the order met. */
+  private missingBlocks(req: ResolvedArchitectureRequest, ids: readonly string[]): BlockSpec[] {
+    const predictor = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads)
+    const out = new Map<string, BlockSpec>()
+    for (const id of ids) {
+      const arch = parseArchitectureId(id)
+      const missing = new Set(predictor.predict(arch).missing)
+      for (const b of architectureBlocks(arch)) if (missing.has(blockKey(b))) out.set(blockKey(b), b)
+    }
+    return [...out.values()]
+  }
+
+  /** The request's device if online, else any online device of its class. */
+  private deviceToProfileOn(req: ResolvedArchitectureRequest): string | undefined {
+    const devices = this.opts.store.devices
+    if (req.deviceId !== null) return devices.get(req.deviceId)?.status === 'online' ? req.deviceId : undefined
+    return devices.listByProfile(req.hardwareProfile).find((d) => d.status === 'online')?.id
+  }
+
+  private async waitForCampaign(campaignId: string, signal: AbortSignal): Promise<void> {
+    for (;;) {
+      const state = this.opts.scheduler.view(campaignId).state
+      if (TERMINAL.has(state)) return
+      if (signal.aborted) return
+      await new Promise((r) => setTimeout(r, CAMPAIGN_POLL_MS))
+    }
+  }
+}
+

@@ -1,0 +1,112 @@
+/**
+ * The accuracy source of architecture requests: a supernet checkpoint (`fleetnas supernet train`),
+ * evaluated on the validation split of the dataset it was trained on (its run record names it; the
+ * built-in glyphs otherwise). Per task shape, a ridge predictor is fitted once on real few-shot
+ * evaluations of a seeded sample of sub-networks (the largest and smallest among them) and kept
+ * beside the checkpoint; the search ranks with it, and the best few are evaluated for real.
+ */
+import { readFile, stat } from 'node:fs/promises'
+import { buildArchitectureModel, createRng, sampleArchitectures, type Architecture } from '@fleetnas/shared'
+import type { Logger } from 'pino'
+import { createTaskSampler, type FewShotDataset, type Split } from '../nas/data/index.ts'
+import { createNetwork, TrainingEngine } from '../nas/engine/engine.ts'
+import { exportParamSource } from '../nas/engine/export.ts'
+import { encodeCheckpoint, writeFileAtomic } from '../nas/maml/checkpoint.ts'
+import { accuracyPredictorFromJson, fitAccuracyPredictor, type AccuracyPredictor, type AccuracySample } from '../nas/search/accuracy-predictor.ts'
+import { evaluateSubnet, loadSupernetCheckpoint, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
+import { openChosenDataset, readRunRecord, type DatasetChoice } from '../cli/commands/meta-common.ts'
+import type { AccuracySource, FewShotTask, MeasuredAccuracy } from './accuracy-source.ts'
+
+export interface SupernetSourceOptions {
+  /** Sub-networks evaluated to fit a task shape's predictor (default 48). */
+  predictorSamples?: number
+  /** Few-shot tasks per such evaluation (default 25). */
+  predictorTasks?: number
+  /** Query images per class in evaluation tasks (default 5). */
+  query?: number
+  log?: Logger
+}
+
+const evalSplit = (dataset: FewShotDataset, way: number): Split => (dataset.describe().splits.val.classes >= way ? 'val' : 'train')
+
+export async function openSupernetSource(checkpointPath: string, opts: SupernetSourceOptions = {}): Promise<AccuracySource> {
+  const ck: SupernetCheckpoint = await loadSupernetCheckpoint(checkpointPath)
+  const record = await readRunRecord(checkpointPath)
+  const choice: DatasetChoice = record?.dataset ?? { kind: 'glyphs', size: ck.space.input.h }
+  const dataset = await openChosenDataset(choice)
+  const query = opts.query ?? 5
+  const samplers = new Map<string, ReturnType<typeof createTaskSampler>>()
+  const sampler = (task: FewShotTask) => {
+    const key = `${task.way}/${task.shot}`
+    let s = samplers.get(key)
+    if (!s) samplers.set(key, (s = createTaskSampler(dataset, { ...task, query, split: evalSplit(dataset, task.way) })))
+    return s
+  }
+  const predictors = new Map<string, Promise<AccuracyPredictor>>()
+  const predictorFile = (task: FewShotTask) => `${checkpointPath}.predictor-${task.way}w${task.shot}s-i${ck.iteration}.json`
+
+  const evaluate = async (id: string | Architecture, task: FewShotTask & { tasks: number }, seed = 0): Promise<MeasuredAccuracy> => {
+    const r = await evaluateSubnet(ck, id, { sampler: sampler(task), way: task.way, tasks: task.tasks, seed })
+    return { mean: r.accuracy, ci95: r.ci95, tasks: r.tasks }
+  }
+
+  const fitPredictor = async (task: FewShotTask, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<AccuracyPredictor> => {
+    const file = predictorFile(task)
+    try {
+      return accuracyPredictorFromJson(JSON.parse(await readFile(file, 'utf8')))
+    } catch {
+      // not fitted yet for this checkpoint and task shape (or unreadable): fit it
+    }
+    const n = opts.predictorSamples ?? 48
+    const archs = sampleArchitectures(createRng(`predictor/${task.way}/${task.shot}`), n, ck.space)
+    const samples: AccuracySample[] = []
+    for (const [i, a] of archs.entries()) {
+      if (signal?.aborted) throw new Error('stopped while fitting the accuracy predictor')
+      onProgress?.(i, archs.length)
+      const m = await evaluate(a, { ...task, tasks: opts.predictorTasks ?? 25 }, i)
+      samples.push({ architecture: a, accuracy: m.mean })
+    }
+    onProgress?.(archs.length, archs.length)
+    const predictor = fitAccuracyPredictor(samples, { space: ck.space })
+    await writeFileAtomic(file, new TextEncoder().encode(JSON.stringify(predictor.toJSON())))
+    opts.log?.info({ task, n, kendallTau: predictor.report.heldOut.kendallTau }, 'accuracy predictor fitted')
+    return predictor
+  }
+
+  return {
+    describe: () => ({ checkpoint: checkpointPath, iterations: ck.iteration }),
+    predictor(task, onProgress, signal) {
+      const key = `${task.way}/${task.shot}`
+      let p = predictors.get(key)
+      if (!p) {
+        p = fitPredictor(task, onProgress, signal)
+        predictors.set(key, p)
+        p.catch(() => predictors.delete(key)) // a failed fit is tried again next time
+      }
+      return p
+    },
+    evaluate: (id, task) => evaluate(id, task, 1_000_000),
+    exportCheckpoint: (id, way) => encodeCheckpoint(subnetCheckpoint(ck, id, { way })),
+    async exportModel(id, way) {
+      // Inference BN needs statistics: those of one batch of real images, as training used.
+      const sub = subnetCheckpoint(ck, id, { way })
+      const net = createNetwork(sub.arch, sub.space)
+      const batch = sampler({ way, shot: 1 }).sample(createRng(`export/${id}`))
+      const engine = new TrainingEngine({ threads: 1 })
+      try {
+        const { stats } = await engine.forward(net, sub.params, batch.queryset.x)
+        return buildArchitectureModel(sub.arch, { space: sub.space, batch: 'batch', params: exportParamSource(net.layout, sub.params, stats) }).bytes
+      } finally {
+        await engine.dispose()
+      }
+    },
+  }
+}
+
+/** Whether a checkpoint file is there (for a clear error before anything is loaded). */
+export async function supernetExists(path: string): Promise<boolean> {
+  return stat(path).then(
+    (s) => s.isFile(),
+    () => false,
+  )
+}

@@ -1,0 +1,124 @@
+/** `fleetnas arch request|show|list|export`: architecture requests through the HTTP API. */
+import { writeFile } from 'node:fs/promises'
+import { InvalidSpec } from '@fleetnas/shared'
+import type { ApiClient } from '../api-client.ts'
+import { ms, pct, table } from '../format.ts'
+
+export interface ArchRequestOptions {
+  profile?: string
+  device?: string
+  runtime?: string
+  threads?: number
+  latencyMs: number
+  maxParams?: number
+  way: number
+  shot: number
+  population?: number
+  generations?: number
+  seed?: number
+  confirm?: number
+  verify?: boolean
+}
+
+interface RequestView {
+  id: string
+  state: string
+  request: { hardwareProfile: string; runtime: string; threads: number; constraints: { latencyMs: number; maxParams?: number }; task: { way: number; shot: number } }
+  progress: { phase: string; generation?: number; generations?: number; done?: number; total?: number; campaignId?: string } | null
+  result: {
+    architecture: { id: string; blocks: string[] }
+    params: number
+    latency: { predictedMs: number; lowMs: number | null; highMs: number | null; model: string; measuredMs: number | null }
+    accuracy: { predicted: number; measured: { mean: number; ci95: number; tasks: number } | null }
+    front: { id: string; latencyMs: number; accuracy: number; params: number }[]
+    unconsidered: { architectures: number; missingBlocks: string[] }
+    search: { evaluated: number; generations: number }
+    timings: { predictorMs: number; searchMs: number; profilingMs: number; confirmMs: number; verifyMs: number }
+  } | null
+  error: { code: string; message: string } | null
+  createdAt: string
+}
+
+export const TERMINAL_REQUEST_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED'])
+
+export function buildArchRequestBody(o: ArchRequestOptions): Record<string, unknown> {
+  if ((o.profile === undefined) === (o.device === undefined)) throw InvalidSpec('give either --profile NAME or --device ID')
+  const search: Record<string, number> = {}
+  if (o.population !== undefined) search.population = o.population
+  if (o.generations !== undefined) search.generations = o.generations
+  if (o.seed !== undefined) search.seed = o.seed
+  return {
+    ...(o.profile !== undefined ? { hardwareProfile: o.profile } : { deviceId: o.device }),
+    ...(o.runtime && { runtime: o.runtime }),
+    ...(o.threads !== undefined && { threads: o.threads }),
+    constraints: { latencyMs: o.latencyMs, ...(o.maxParams !== undefined && { maxParams: o.maxParams }) },
+    task: { way: o.way, shot: o.shot },
+    ...(Object.keys(search).length > 0 && { search }),
+    ...(o.confirm !== undefined && { confirm: o.confirm }),
+    ...(o.verify && { verify: true }),
+  }
+}
+
+export async function requestArchitecture(api: ApiClient, o: ArchRequestOptions): Promise<string> {
+  return (await api.post<{ id: string }>('/v1/architectures', buildArchRequestBody(o))).id
+}
+
+export const fetchRequest = (api: ApiClient, id: string) => api.get<RequestView>(`/v1/architectures/${encodeURIComponent(id)}`)
+
+function progressText(r: RequestView): string {
+  const p = r.progress
+  if (!p) return r.state
+  const of = p.generation !== undefined ? ` generation ${p.generation}/${p.generations}` : p.total !== undefined ? ` ${p.done ?? 0}/${p.total}` : ''
+  return `${r.state}: ${p.phase}${of}${p.campaignId ? ` (campaign ${p.campaignId})` : ''}`
+}
+
+export function describeRequest(r: RequestView): string {
+  const q = r.request
+  const head = `architecture request ${r.id}: ${q.task.way}-way ${q.task.shot}-shot within ${q.constraints.latencyMs} ms on ${q.hardwareProfile} / ${q.runtime} / ${q.threads} thread(s): ${progressText(r)}`
+  if (r.error) return `${head}\n  ${r.error.code}: ${r.error.message}`
+  if (!r.result) return head
+  const x = r.result
+  const l = x.latency
+  const lines = [
+    head,
+    `  architecture  ${x.architecture.id}  (${x.params.toLocaleString('en-US')} parameters)`,
+    `  latency       predicted ${ms(l.predictedMs)} ms${l.lowMs !== null && l.highMs !== null ? ` (95%: ${ms(l.lowMs)}..${ms(l.highMs)})` : ''}, ${l.model} model` +
+      (l.measuredMs !== null ? `; measured ${ms(l.measuredMs)} ms` : ''),
+    `  accuracy      ${x.accuracy.measured ? `${pct(x.accuracy.measured.mean)} ± ${pct(x.accuracy.measured.ci95)} over ${x.accuracy.measured.tasks} tasks` : '-'} (predicted ${pct(x.accuracy.predicted)})`,
+    `  search        ${x.search.evaluated} candidates, ${x.search.generations} generations in ${(x.timings.searchMs / 1000).toFixed(1)} s` +
+      ` (accuracy predictor ${(x.timings.predictorMs / 1000).toFixed(1)} s, confirmation ${(x.timings.confirmMs / 1000).toFixed(1)} s` +
+      `${x.timings.profilingMs ? `, profiling ${(x.timings.profilingMs / 1000).toFixed(1)} s` : ''}${x.timings.verifyMs ? `, verification ${(x.timings.verifyMs / 1000).toFixed(1)} s` : ''})`,
+  ]
+  if (x.unconsidered.architectures > 0)
+    lines.push(`  not considered: ${x.unconsidered.architectures} candidates whose blocks the LUT lacks (${x.unconsidered.missingBlocks.length} blocks; no device of the class online to profile them)`)
+  lines.push('', 'Pareto front (predicted):', table(['ARCHITECTURE', 'LATENCY MS', 'ACCURACY', 'PARAMS'], x.front.map((f) => [f.id, ms(f.latencyMs), pct(f.accuracy), f.params])))
+  return lines.join('\n')
+}
+
+export async function listRequests(api: ApiClient): Promise<string> {
+  const items = await api.get<RequestView[]>('/v1/architectures')
+  if (items.length === 0) return 'no architecture requests yet'
+  return table(
+    ['ID', 'STATE', 'PROFILE', 'BUDGET MS', 'TASK', 'ARCHITECTURE'],
+    items.map((r) => [r.id, r.state, r.request.hardwareProfile, r.request.constraints.latencyMs, `${r.request.task.way}w${r.request.task.shot}s`, r.result?.architecture.id ?? '']),
+  )
+}
+
+/** Follows a request until it ends, progress on stderr. */
+export async function watchRequest(api: ApiClient, id: string, opts: { intervalMs?: number; onProgress?: (line: string) => void } = {}): Promise<RequestView> {
+  let last = ''
+  for (;;) {
+    const r = await fetchRequest(api, id)
+    const line = progressText(r)
+    if (line !== last) opts.onProgress?.(line)
+    last = line
+    if (TERMINAL_REQUEST_STATES.has(r.state)) return r
+    await new Promise((res) => setTimeout(res, opts.intervalMs ?? 500))
+  }
+}
+
+export async function exportArchitecture(api: ApiClient, id: string, o: { out: string; checkpoint?: boolean }): Promise<string> {
+  const bytes = await api.requestBytes('GET', `/v1/architectures/${encodeURIComponent(id)}/${o.checkpoint ? 'checkpoint' : 'model.onnx'}`)
+  await writeFile(o.out, bytes)
+  return `wrote ${o.out} (${bytes.byteLength.toLocaleString('en-US')} bytes)`
+}
