@@ -4,8 +4,10 @@
  * ONNX Runtime: a wrong token is refused with a clear error; the right one logs in; the device
  * comes online on the page; a campaign created in the form reaches 100% on the page without a
  * reload or a polling request; the LUT heatmaps (one, then two side by side with their ratio)
- * draw; a one-time login link works once. No page logs a console error. A screenshot of every
- * page goes to tmp/screenshots (or FLEETNAS_SCREENSHOTS).
+ * draw; a one-time login link works once; a request made in the architectures form shows the
+ * controller's answer that it has no supernet. No page logs a console error (but for that 409
+ * answer). A screenshot of every page goes to tmp/screenshots (or FLEETNAS_SCREENSHOTS); the
+ * architecture pages with an answer are in dashboard-architectures-browser.test.ts.
  *
  * Skips, saying so, where no Chromium is installed.
  */
@@ -147,15 +149,14 @@ t.test('dashboard in headless Chromium against a real controller and agent', { s
   await ready('heatmap-b')
   await shot('lut-compare', true)
 
-  // ---- latency model and architectures say what is missing ----
+  // ---- latency model (nothing measured whole yet) and architectures (none requested) ----
   await page.click('header nav >> text=Latency model')
   await ready('model')
-  t.match(await page.textContent('main'), /model|fitted/i, 'latency model page')
-  await shot('model')
+  t.match(await page.textContent('main'), /No model is fitted yet/, 'latency model page says no model is fitted')
+  await shot('model-unfitted')
   await page.click('header nav >> text=Architectures')
   await ready('architectures')
-  t.match(await page.textContent('main'), /not available in this controller yet/, 'architectures page says what is missing')
-  await shot('architectures')
+  t.match(await page.textContent('main'), /No architecture request yet/, 'architectures page: no request yet')
 
   // ---- a one-time login link, in a fresh browser context ----
   const link = await api.post<{ path: string }>('/v1/dashboard/login-links')
@@ -168,6 +169,25 @@ t.test('dashboard in headless Chromium against a real controller and agent', { s
   t.notMatch(other.url(), /code=/, 'the code left the address bar')
   await fresh.close()
   t.same(watch.errors, [], 'no console errors on any page')
+
+  // ---- this controller has no supernet: a request is refused, and the form says why ----
+  const seenBefore = watch.errors.length
+  await page.click('header nav >> text=Architectures')
+  await ready('architectures')
+  await page.click('text=New request')
+  await page.waitForSelector('form.new-request')
+  t.equal(await page.inputValue('#a-profile'), 'x86-64', 'the hardware profile comes from the LUT list')
+  await page.fill('#a-latency', '1')
+  await page.click('form.new-request button[type=submit]')
+  const refusal = await page.waitForSelector('.request-error', { timeout: 10_000 })
+  t.match(await refusal.textContent(), /FLEETNAS_ERR_ARCH_NO_SUPERNET.*--supernet/s, 'the 409 answer with its code and what to do')
+  await shot('architecture-no-supernet')
+  // The refusal is a 409 answer, which Chromium itself logs as a failed load: that line only.
+  const refusalErrors = watch.errors.slice(seenBefore)
+  t.ok(
+    refusalErrors.length <= 1 && refusalErrors.every((e) => /Failed to load resource: .* 409 .*\/v1\/architectures\)$/.test(e)),
+    `the refusal logs nothing but the refused request (${refusalErrors.join('; ')})`,
+  )
 
   // The refused code is a 401 answer, which Chromium itself logs as a failed load: that line only.
   const reuse = await browser.newContext()

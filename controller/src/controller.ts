@@ -124,7 +124,7 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
     }
     if (config.supernet && !(await supernetExists(config.supernet))) throw ConfigInvalid([`supernet: no checkpoint at ${config.supernet}`])
     const accuracy = config.supernet ? await openSupernetSource(config.supernet, { ...config.accuracyEstimation, log }) : undefined
-    const architectures = new ArchitectureRequests({ store, scheduler, latency, accuracy, log })
+    const architectures = new ArchitectureRequests({ store, scheduler, latency, accuracy, log, onChange: (id) => events.architecture(id) })
     cleanup.push(() => architectures.stop())
     client = await connectControllerClient({ url: mqttUrl, username, password, log, onMessage })
     cleanup.push(() => client!.close())

@@ -1,6 +1,7 @@
 /**
- * What changed in the controller, as ids: a device (status, info, results touched it) or a
- * campaign (created, progressed, changed state, canceled). The scheduler and the MQTT ingest say
+ * What changed in the controller, as ids: a device (status, info, results touched it), a
+ * campaign (created, progressed, changed state, canceled) or an architecture request (created,
+ * progressed, answered, failed). The scheduler, the MQTT ingest and the architecture requests say
  * so; readers (the /v1/events stream) look the current state up themselves, so an event carries
  * no data that could go stale and a burst of changes costs one lookup per reader.
  */
@@ -10,6 +11,7 @@ import { parseTopic } from '@fleetnas/shared'
 export interface FleetEventMap {
   device: [deviceId: string]
   campaign: [campaignId: string]
+  architecture: [requestId: string]
 }
 
 export class FleetEvents extends EventEmitter<FleetEventMap> {
@@ -24,6 +26,10 @@ export class FleetEvents extends EventEmitter<FleetEventMap> {
 
   campaign(campaignId: string): void {
     this.emit('campaign', campaignId)
+  }
+
+  architecture(requestId: string): void {
+    this.emit('architecture', requestId)
   }
 
   /** After an inbound MQTT message was handled: the device it came from may have changed. */

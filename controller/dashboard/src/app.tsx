@@ -12,6 +12,7 @@ import { CampaignPage } from './pages/campaign.tsx'
 import { LutsPage } from './pages/luts.tsx'
 import { ModelPage } from './pages/model.tsx'
 import { ArchitecturesPage } from './pages/architectures.tsx'
+import { ArchitecturePage } from './pages/architecture.tsx'
 
 export interface Session {
   /** The API needs a token (false in insecure mode). */
@@ -90,7 +91,7 @@ function Page({ route, session }: { route: Route; session: Session }) {
     case 'model':
       return <ModelPage session={session} query={route.query} />
     case 'architectures':
-      return <ArchitecturesPage session={session} />
+      return id && id !== 'new' ? <ArchitecturePage id={id} session={session} /> : <ArchitecturesPage session={session} creating={id === 'new'} />
     default:
       return (
         <div class="notice">

@@ -103,3 +103,53 @@ export function predictedVsMeasured(points: ScatterPoint[]): HTMLElement | SVGSV
     ],
   })
 }
+
+export interface ParetoPoint {
+  id: string
+  latencyMs: number
+  accuracy: number
+}
+
+export interface ParetoOptions {
+  /** The answer's id: drawn larger and labelled. */
+  chosen?: string
+  /** The request's latency budget: a dashed rule. */
+  budgetMs?: number
+  /** A reference architecture at its predicted latency on the same LUT (Conv4): a labelled rule. */
+  baseline?: { label: string; latencyMs: number }
+}
+
+/** The accuracy-latency Pareto front of a search (predicted figures), as a step line with its points. */
+export function paretoFront(front: ParetoPoint[], o: ParetoOptions = {}): HTMLElement | SVGSVGElement {
+  const points = [...front].sort((a, b) => a.latencyMs - b.latencyMs)
+  const chosen = points.filter((p) => p.id === o.chosen)
+  const xs = [...points.map((p) => p.latencyMs), o.budgetMs ?? 0, o.baseline?.latencyMs ?? 0]
+  const xMax = Math.max(...xs, 1e-3) * 1.08
+  const rules: { x: number; label: string; stroke: string }[] = []
+  if (o.budgetMs !== undefined) rules.push({ x: o.budgetMs, label: `budget ${fmtMs(o.budgetMs)}`, stroke: '#d13b3b' })
+  if (o.baseline) rules.push({ x: o.baseline.latencyMs, label: `${o.baseline.label} ${fmtMs(o.baseline.latencyMs)}`, stroke: '#7a5800' })
+  return Plot.plot({
+    width: 640,
+    height: 380,
+    grid: true,
+    marginRight: 110, // the rules' labels start at their line and may run past the last tick
+    x: { label: 'predicted latency (ms)', domain: [0, xMax] },
+    y: { label: 'predicted accuracy', percent: true },
+    marks: [
+      ...rules.flatMap((r, i) => [
+        Plot.ruleX([r.x], { stroke: r.stroke, strokeDasharray: '5,4', strokeWidth: 1.5 }),
+        Plot.text([r], { x: 'x', frameAnchor: 'top', text: 'label', dy: 4 + 14 * i, dx: 4, textAnchor: 'start', fill: r.stroke, fontWeight: 600 }),
+      ]),
+      Plot.line(points, { x: 'latencyMs', y: 'accuracy', curve: 'step-after', stroke: '#4f8df5' }),
+      Plot.dot(points, {
+        x: 'latencyMs',
+        y: 'accuracy',
+        r: 3.5,
+        fill: '#4f8df5',
+        title: (p: ParetoPoint) => `${p.id}\n${fmtMs(p.latencyMs)}, accuracy ${(p.accuracy * 100).toFixed(1)}%`,
+      }),
+      Plot.dot(chosen, { x: 'latencyMs', y: 'accuracy', r: 7, stroke: '#1f9d55', strokeWidth: 2.5, fill: 'none' }),
+      Plot.text(chosen, { x: 'latencyMs', y: 'accuracy', text: () => 'answer', dy: -14, fill: '#1f9d55', fontWeight: 600 }),
+    ],
+  })
+}

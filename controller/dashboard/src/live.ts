@@ -4,11 +4,12 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks'
 import { authHeaders } from './api.ts'
-import type { CampaignView, DeviceView } from './types.ts'
+import type { ArchitectureRequestView, CampaignView, DeviceView } from './types.ts'
 
 export interface LiveHandlers {
   device?: (d: DeviceView) => void
   campaign?: (c: CampaignView) => void
+  architecture?: (r: ArchitectureRequestView) => void
 }
 
 export type LiveStatus = 'connecting' | 'live' | 'reconnecting'
@@ -27,6 +28,7 @@ function dispatch(block: string, on: LiveHandlers): void {
   const payload = JSON.parse(data.join('\n'))
   if (event === 'device') on.device?.(payload)
   else if (event === 'campaign') on.campaign?.(payload)
+  else if (event === 'architecture') on.architecture?.(payload)
 }
 
 export function subscribe(query: string, on: LiveHandlers, status: (s: LiveStatus) => void): () => void {
@@ -76,7 +78,11 @@ export function useLive(query: string | null, on: LiveHandlers): LiveStatus {
     if (query === null) return
     return subscribe(
       query,
-      { device: (d) => handlers.current.device?.(d), campaign: (c) => handlers.current.campaign?.(c) },
+      {
+        device: (d) => handlers.current.device?.(d),
+        campaign: (c) => handlers.current.campaign?.(c),
+        architecture: (r) => handlers.current.architecture?.(r),
+      },
       setState,
     )
   }, [query])

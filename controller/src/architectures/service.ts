@@ -82,6 +82,8 @@ export interface ArchitectureRequestsOptions {
   accuracy?: AccuracySource
   log: Logger
   now?: () => Date
+  /** Told the id of a request that was created or changed (the /v1/events stream). */
+  onChange?: (requestId: string) => void
 }
 
 export class ArchitectureRequests {
@@ -113,6 +115,7 @@ export class ArchitectureRequests {
     this.opts.latency.scope(resolved.hardwareProfile, resolved.runtime, resolved.threads) // 404 without a LUT
     const id = `a-${crypto.randomBytes(5).toString('hex')}`
     this.opts.store.architectureRequests.create(id, resolved, this.iso())
+    this.opts.onChange?.(id)
     this.opts.log.info({ requestId: id, ...resolved }, 'architecture request created')
     this.enqueue(id)
     return { id }
@@ -170,6 +173,7 @@ export class ArchitectureRequests {
 
   private update(id: string, state: RequestView['state'], patch: { progress?: RequestProgress; result?: RequestResult; error?: { code: string; message: string } }): void {
     this.opts.store.architectureRequests.update(id, state, this.iso(), patch)
+    this.opts.onChange?.(id)
   }
 
   private async run(id: string): Promise<void> {

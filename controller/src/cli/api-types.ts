@@ -5,11 +5,10 @@
 import type { CampaignView, ExecutionView } from '../campaigns/scheduler.ts'
 import type { LutEntryView } from '../luts/view.ts'
 import type { LutSummary } from '../store/luts.ts'
-import type { Device } from '../store/devices.ts'
+import type { DeviceView } from '../http/plugins/devices.ts'
 
-export type { CampaignView, ExecutionView, LutSummary }
+export type { CampaignView, DeviceView, ExecutionView, LutSummary }
 export type LutEntry = LutEntryView
-export type DeviceView = Device
 
 export interface LutView {
   hardwareProfile: string

@@ -158,6 +158,26 @@ t.test('/v1/events: behind the token; pushes device status and campaign progress
   t.same((await other).seen.filter((s) => s.event === 'campaign'), [], 'scoped stream stays quiet')
 })
 
+t.test('/v1/events: architecture request changes, all of them or one request', async (t) => {
+  const ctl = await startTestController(t)
+  const url = `${ctl.httpUrl}/v1/events`
+  const now = new Date().toISOString()
+  for (const id of ['a-one', 'a-two']) ctl.store.architectureRequests.create(id, { hardwareProfile: 'box', task: { way: 5, shot: 1 } }, now)
+  const all = readEvents(`${url}?devices=false&campaigns=false`, {}, (e, d) => e === 'architecture' && d.state === 'SUCCEEDED')
+  const one = readEvents(`${url}?architecture=a-two`, {}, (e, d) => e === 'architecture' && d.state === 'SUCCEEDED', 2000)
+  const none = readEvents(`${url}?architectures=false`, {}, (e) => e === 'architecture', 1500)
+  await new Promise((r) => setTimeout(r, 100))
+  ctl.store.architectureRequests.update('a-one', 'SEARCHING', now, { progress: { phase: 'searching', generation: 1, generations: 4 } })
+  ctl.http.events.architecture('a-one')
+  await new Promise((r) => setTimeout(r, 300))
+  ctl.store.architectureRequests.update('a-one', 'SUCCEEDED', now, { result: { answer: 1 } })
+  ctl.http.events.architecture('a-one')
+  const seen = (await all).seen.filter((s) => s.event === 'architecture')
+  t.match(seen, [{ data: { id: 'a-one', state: 'SEARCHING', progress: { generation: 1, generations: 4 } } }, { data: { id: 'a-one', state: 'SUCCEEDED', result: { answer: 1 } } }])
+  t.same((await one).seen.filter((s) => s.event === 'architecture'), [], 'a stream scoped to another request stays quiet')
+  t.same((await none).seen.filter((s) => s.event === 'architecture'), [], 'architectures=false: no architecture events')
+})
+
 t.test('an open event stream does not hold up stopping the controller', async (t) => {
   const ctl = await startTestController(t)
   const res = await fetch(`${ctl.httpUrl}/v1/events`)

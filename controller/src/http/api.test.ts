@@ -49,6 +49,29 @@ t.test('devices: list, one, unknown id', async (t) => {
   t.equal(missing.json.code, 'FLEETNAS_ERR_DEVICE_NOT_FOUND')
 })
 
+t.test('devices: temperature and throttling of the latest measurement that carried a reading', async (t) => {
+  const ctl = await startTestController(t)
+  let environment = { before: { temperatureC: 50, frequencyMHz: 1800, throttled: false }, after: { temperatureC: 55.5, throttled: false } }
+  const agent = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'pi-1', hardwareProfile: 'rpi4', environment: () => environment })
+  const quiet = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'pi-2', hardwareProfile: 'rpi4' })
+  t.teardown(() => Promise.all([agent.stop(), quiet.stop()]))
+  await waitFor('both registered', () => ctl.store.devices.listByProfile('rpi4').length === 2)
+  const measure = async (name: string) => {
+    const { json } = await api(ctl, 'POST', '/v1/campaigns', { name, blocks: [block], targets: { hardwareProfiles: ['rpi4'] } })
+    await waitFor(`${name} SUCCEEDED`, async () => (await api(ctl, 'GET', `/v1/campaigns/${json.id}`)).json.state === 'SUCCEEDED')
+  }
+  t.equal((await api(ctl, 'GET', '/v1/devices/pi-1')).json.environment, null, 'nothing measured yet: no reading')
+  await measure('warm')
+  const one = (await api(ctl, 'GET', '/v1/devices/pi-1')).json.environment
+  t.match(one, { temperatureC: 55.5, frequencyMHz: 1800, throttled: false }, 'the later reading wins, the earlier fills in')
+  t.type(one.measuredAt, 'string')
+  environment = { before: { temperatureC: 79, frequencyMHz: 1500, throttled: true }, after: { temperatureC: 82, throttled: false } }
+  await measure('hot')
+  const list = (await api(ctl, 'GET', '/v1/devices')).json
+  t.match(list.find((d: { id: string }) => d.id === 'pi-1').environment, { temperatureC: 82, frequencyMHz: 1500, throttled: true }, 'throttled before or after counts')
+  t.equal(list.find((d: { id: string }) => d.id === 'pi-2').environment, null, 'a device whose measurements carry no reading')
+})
+
 t.test('campaign creation errors carry codes', async (t) => {
   const ctl = await startTestController(t)
   const agent = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'pi-1' })

@@ -8,6 +8,30 @@
 import type Database from 'better-sqlite3'
 import type { Measurement } from '@fleetnas/shared'
 
+/**
+ * What a device's sensors read around its latest measurement that carried a reading: the later
+ * reading wins, throttled if the device was throttled before or after.
+ */
+export interface DeviceEnvironment {
+  measuredAt: string
+  temperatureC?: number
+  frequencyMHz?: number
+  throttled?: boolean
+}
+
+type Reading = { temperatureC?: number; frequencyMHz?: number; throttled?: boolean }
+
+function environmentOf(json: string, measuredAt: string): DeviceEnvironment {
+  const { before = {}, after = {} } = JSON.parse(json) as { before?: Reading; after?: Reading }
+  const out: DeviceEnvironment = { measuredAt }
+  const temperatureC = after.temperatureC ?? before.temperatureC
+  const frequencyMHz = after.frequencyMHz ?? before.frequencyMHz
+  if (temperatureC !== undefined) out.temperatureC = temperatureC
+  if (frequencyMHz !== undefined) out.frequencyMHz = frequencyMHz
+  if (before.throttled !== undefined || after.throttled !== undefined) out.throttled = before.throttled === true || after.throttled === true
+  return out
+}
+
 export interface BatchOwner {
   jobId: string
   seq: number
@@ -47,6 +71,14 @@ export function measurementQueries(db: Database.Database) {
   const countMeasurements = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM measurements`)
   const countBatches = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM result_batches`)
   const maxSeq = db.prepare<[string], { seq: number | null }>(`SELECT max(seq) AS seq FROM result_batches WHERE job_id = ?`)
+  // Both walk the partial index measurements_device_environment (migration 5) from the newest row.
+  const latestEnvironment = db.prepare<[string], { environment: string; measuredAt: string }>(
+    `SELECT environment, measured_at AS measuredAt FROM measurements WHERE device_id = ? AND environment IS NOT NULL ORDER BY id DESC LIMIT 1`,
+  )
+  const latestEnvironments = db.prepare<[], { deviceId: string; environment: string; measuredAt: string }>(
+    `SELECT m.device_id AS deviceId, m.environment, m.measured_at AS measuredAt FROM devices d
+     JOIN measurements m ON m.id = (SELECT id FROM measurements WHERE device_id = d.id AND environment IS NOT NULL ORDER BY id DESC LIMIT 1)`,
+  )
 
   return {
     /**
@@ -95,6 +127,14 @@ export function measurementQueries(db: Database.Database) {
     countBatches: () => countBatches.get()!.n,
     /** Highest stored seq of a job, or null when none is stored. */
     maxSeq: (jobId: string): number | null => maxSeq.get(jobId)?.seq ?? null,
+    /** The environment of a device's latest measurement that carried one; null when none did. */
+    latestEnvironment: (deviceId: string): DeviceEnvironment | null => {
+      const r = latestEnvironment.get(deviceId)
+      return r ? environmentOf(r.environment, r.measuredAt) : null
+    },
+    /** The same for every known device at once (devices without a reading are absent). */
+    latestEnvironments: (): Map<string, DeviceEnvironment> =>
+      new Map(latestEnvironments.all().map((r) => [r.deviceId, environmentOf(r.environment, r.measuredAt)])),
   }
 }
 export type MeasurementQueries = ReturnType<typeof measurementQueries>

@@ -205,6 +205,12 @@ export const MIGRATIONS: readonly string[] = [
   );
   CREATE INDEX architecture_requests_state ON architecture_requests (state);
   `,
+
+  /* 5: a device's latest sensor reading (the fleet page's temperature and throttling) is an index
+     seek, also for devices that never sent one: without it, 1,000 devices over a million
+     measurements took a minute. */ `
+  CREATE INDEX measurements_device_environment ON measurements (device_id, id) WHERE environment IS NOT NULL;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length

@@ -29,6 +29,8 @@ export interface FakeAgentOptions {
   latencyMs?: (key: string) => number
   /** When set: every batch starts with the empty graph of the space input, and this overhead is reported with each target. */
   overheadMs?: number
+  /** The sensors' reading reported with each measurement (temperature, frequency, throttling). */
+  environment?: (key: string) => Pick<Measurement, 'before' | 'after'>
   /** Blocks per results batch. */
   batchSize?: number
   /** What to do with a job: 'run' (default), 'ignore' (say nothing), 'hold' (accept, then wait). */
@@ -87,6 +89,7 @@ export async function startFakeAgent(o: FakeAgentOptions): Promise<FakeAgent> {
         rounds: 3,
         noisy: false,
         ...(o.overheadMs !== undefined && kind !== 'empty' && { overheadMs: o.overheadMs }),
+        ...o.environment?.(key),
         time: now(),
       }
     },

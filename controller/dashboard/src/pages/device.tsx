@@ -34,6 +34,19 @@ export function DevicePage({ id, session }: { id: string; session: Session }) {
               ['threads', d.threads],
               ['agent', d.agentVersion],
               ['last seen', `${ago(d.lastSeen)} (${when(d.lastSeen)})`],
+              [
+                'latest measurement',
+                d.environment
+                  ? [
+                      d.environment.temperatureC !== undefined ? `${d.environment.temperatureC.toFixed(1)} °C` : 'no temperature',
+                      d.environment.frequencyMHz !== undefined ? `${d.environment.frequencyMHz} MHz` : undefined,
+                      d.environment.throttled === undefined ? undefined : d.environment.throttled ? 'throttled' : 'not throttled',
+                      `(${ago(d.environment.measuredAt)})`,
+                    ]
+                      .filter(Boolean)
+                      .join(', ')
+                  : 'no sensor reading yet',
+              ],
             ]}
           />
         </div>

@@ -1,12 +1,12 @@
 /**
  * Fleet: every device with its live status (pushed by /v1/events), hardware profile, runtimes,
- * threads, CPU, temperature at registration and last contact. Without a token: the open counts
- * from /metrics only.
+ * threads, CPU, temperature and throttling from its latest measurement (at registration until it
+ * has measured) and last contact. Without a token: the open counts from /metrics only.
  */
 import { useMemo, useState } from 'preact/hooks'
 import { getJson, request } from '../api.ts'
 import type { Session } from '../app.tsx'
-import { ago } from '../format.ts'
+import { ago, when } from '../format.ts'
 import { useLive } from '../live.ts'
 import { href } from '../router.ts'
 import type { DeviceView } from '../types.ts'
@@ -44,6 +44,31 @@ function OpenOverview() {
       </div>
       <NeedsLogin what="each device, start campaigns and open the LUTs" />
     </div>
+  )
+}
+
+/** Temperature and throttling around the device's latest measurement; the registration reading before it has measured. */
+export function Temperature({ d }: { d: DeviceView }) {
+  const env = d.environment
+  if (env?.temperatureC !== undefined)
+    return (
+      <span class={env.temperatureC >= 80 ? 'temp-hot' : ''} title={`measured ${when(env.measuredAt)}${env.frequencyMHz !== undefined ? `, ${env.frequencyMHz} MHz` : ''}`}>
+        {env.temperatureC.toFixed(0)} °C
+      </span>
+    )
+  if (d.inventory?.temperatureC !== undefined) return <span title="at registration (no measurement reported one yet)">{d.inventory.temperatureC.toFixed(0)} °C*</span>
+  return <>–</>
+}
+
+export function Throttled({ d }: { d: DeviceView }) {
+  const throttled = d.environment?.throttled
+  if (throttled === undefined) return <span class="muted">–</span>
+  return throttled ? (
+    <span class="flag" title={`throttled around the measurement of ${when(d.environment!.measuredAt)}`}>
+      throttled
+    </span>
+  ) : (
+    <span class="muted">no</span>
   )
 }
 
@@ -129,7 +154,8 @@ export function FleetPage({ session }: { session: Session }) {
                 <th>runtimes</th>
                 <th class="num">threads</th>
                 <th>CPU</th>
-                <th class="num">temp.</th>
+                <th class="num" title="around the latest measurement (*: at registration)">temp.</th>
+                <th>throttled</th>
                 <th>last seen</th>
               </tr>
             </thead>
@@ -152,7 +178,12 @@ export function FleetPage({ session }: { session: Session }) {
                   </td>
                   <td class="num">{d.threads ?? '–'}</td>
                   <td>{d.inventory ? `${d.inventory.cpuModel} (${d.inventory.cores} cores)` : '–'}</td>
-                  <td class="num">{d.inventory?.temperatureC !== undefined ? `${d.inventory.temperatureC.toFixed(0)} °C` : '–'}</td>
+                  <td class="num temperature">
+                    <Temperature d={d} />
+                  </td>
+                  <td class="throttled">
+                    <Throttled d={d} />
+                  </td>
                   <td title={d.lastSeen ?? ''}>{ago(d.lastSeen, now)}</td>
                 </tr>
               ))}

@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncTypebox } from '@fastify/type-provider-typebox'
 import { Type } from '@sinclair/typebox'
 import { InventorySchema, isValidId, RuntimeInfoSchema } from '@fleetnas/shared'
 import type { Device } from '../../store/devices.ts'
+import type { DeviceEnvironment } from '../../store/measurements.ts'
 import { DeviceIdInvalid, DeviceNotFound } from '../../errors.ts'
 import { generateSecret, hashSecret } from '../../mqtt/credentials.ts'
 import { errorResponses } from '../schemas.ts'
@@ -17,12 +18,24 @@ const DeviceSchema = Type.Object({
   runtimes: Type.Array(RuntimeInfoSchema),
   agentVersion: Type.Union([Type.String(), Type.Null()]),
   lastSeen: Type.Union([Type.String(), Type.Null()]),
+  environment: Type.Union(
+    [
+      Type.Object({
+        measuredAt: Type.String(),
+        temperatureC: Type.Optional(Type.Number()),
+        frequencyMHz: Type.Optional(Type.Number()),
+        throttled: Type.Optional(Type.Boolean({ description: 'throttled before or after the measurement' })),
+      }),
+      Type.Null(),
+    ],
+    { description: "the sensors' reading around the device's latest measurement that carried one (null: none did)" },
+  ),
 })
 
 const IdParams = Type.Object({ id: Type.String({ maxLength: 200 }) })
 
-/** A device as the API shows it (also sent by the /v1/events stream). */
-export const deviceView = (d: Device) => ({
+/** A device as the API shows it (also sent by the /v1/events stream), with its latest environment reading. */
+export const deviceView = (d: Device, environment: DeviceEnvironment | null) => ({
   id: d.id,
   status: d.status,
   hardwareProfile: d.hardwareProfile,
@@ -31,12 +44,15 @@ export const deviceView = (d: Device) => ({
   runtimes: d.runtimes,
   agentVersion: d.agentVersion,
   lastSeen: d.lastSeen,
+  environment,
 })
+export type DeviceView = ReturnType<typeof deviceView>
 
 export const devicesPlugin: FastifyPluginAsyncTypebox = async (app) => {
-  app.get('/devices', { schema: { tags: ['devices'], summary: 'List devices', response: { 200: Type.Array(DeviceSchema) } } }, async () =>
-    app.store.devices.list().map(deviceView),
-  )
+  app.get('/devices', { schema: { tags: ['devices'], summary: 'List devices', response: { 200: Type.Array(DeviceSchema) } } }, async () => {
+    const environments = app.store.measurements.latestEnvironments()
+    return app.store.devices.list().map((d) => deviceView(d, environments.get(d.id) ?? null))
+  })
 
   app.get(
     '/devices/:id',
@@ -44,7 +60,7 @@ export const devicesPlugin: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => {
       const d = app.store.devices.get(req.params.id)
       if (!d) throw DeviceNotFound(req.params.id)
-      return deviceView(d)
+      return deviceView(d, app.store.measurements.latestEnvironment(d.id))
     },
   )
 

@@ -2,10 +2,11 @@
  * GET /v1/events: server-sent events (text/event-stream) of what changes in the fleet, so a page
  * shows progress and status as they happen instead of polling.
  *
- *   event: ready     data: {}                      once, when the stream is open
- *   event: device    data: a device as GET /v1/devices/:id shows it
- *   event: campaign  data: a campaign as GET /v1/campaigns/:id shows it (with its executions)
- *   : ping                                         every 15 s, so proxies keep the line open
+ *   event: ready         data: {}                  once, when the stream is open
+ *   event: device        data: a device as GET /v1/devices/:id shows it
+ *   event: campaign      data: a campaign as GET /v1/campaigns/:id shows it (with its executions)
+ *   event: architecture  data: an architecture request as GET /v1/architectures/:id shows it
+ *   : ping                                             every 15 s, so proxies keep the line open
  *
  * Changes are gathered for EVENT_FLUSH_MS and sent once per id with its state at that moment: a
  * burst of result batches becomes one campaign event, never a backlog of stale ones. The stream
@@ -31,6 +32,8 @@ const Query = Type.Object({
   devices: Type.Optional(Type.Boolean({ default: true, description: 'send device events' })),
   campaigns: Type.Optional(Type.Boolean({ default: true, description: 'send campaign events' })),
   campaign: Type.Optional(Type.String({ maxLength: 200, description: 'only this campaign' })),
+  architectures: Type.Optional(Type.Boolean({ default: true, description: 'send architecture request events' })),
+  architecture: Type.Optional(Type.String({ maxLength: 200, description: 'only this architecture request' })),
 })
 
 export const eventsPlugin: FastifyPluginAsyncTypebox = async (app) => {
@@ -45,12 +48,18 @@ export const eventsPlugin: FastifyPluginAsyncTypebox = async (app) => {
     {
       schema: {
         tags: ['events'],
-        summary: 'Server-sent events: device and campaign changes as they happen (text/event-stream)',
+        summary: 'Server-sent events: device, campaign and architecture request changes as they happen (text/event-stream)',
         querystring: Query,
       },
     },
     async (req, reply) => {
-      const { devices: wantDevices = true, campaigns: wantCampaigns = true, campaign: onlyCampaign } = req.query
+      const {
+        devices: wantDevices = true,
+        campaigns: wantCampaigns = true,
+        campaign: onlyCampaign,
+        architectures: wantArchitectures = true,
+        architecture: onlyArchitecture,
+      } = req.query
       reply.hijack()
       const res = reply.raw
       res.writeHead(200, {
@@ -61,6 +70,7 @@ export const eventsPlugin: FastifyPluginAsyncTypebox = async (app) => {
       })
       const devices = new Set<string>()
       const campaigns = new Set<string>()
+      const architectures = new Set<string>()
       let timer: NodeJS.Timeout | undefined
       const send = (event: string, data: unknown) => res.write(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`)
 
@@ -68,7 +78,7 @@ export const eventsPlugin: FastifyPluginAsyncTypebox = async (app) => {
         timer = undefined
         for (const id of devices) {
           const d = app.store.devices.get(id)
-          if (d) send('device', deviceView(d))
+          if (d) send('device', deviceView(d, app.store.measurements.latestEnvironment(id)))
         }
         for (const id of campaigns) {
           try {
@@ -77,8 +87,16 @@ export const eventsPlugin: FastifyPluginAsyncTypebox = async (app) => {
             // deleted meanwhile: nothing to show
           }
         }
+        for (const id of architectures) {
+          try {
+            send('architecture', app.architectures.view(id))
+          } catch {
+            // unknown id: nothing to show
+          }
+        }
         devices.clear()
         campaigns.clear()
+        architectures.clear()
       }
       const schedule = () => {
         timer ??= setTimeout(flush, EVENT_FLUSH_MS)
@@ -92,8 +110,14 @@ export const eventsPlugin: FastifyPluginAsyncTypebox = async (app) => {
         campaigns.add(id)
         schedule()
       }
+      const onArchitecture = (id: string) => {
+        if (onlyArchitecture !== undefined && id !== onlyArchitecture) return
+        architectures.add(id)
+        schedule()
+      }
       if (wantDevices) app.events.on('device', onDevice)
       if (wantCampaigns) app.events.on('campaign', onCampaign)
+      if (wantArchitectures) app.events.on('architecture', onArchitecture)
       const heartbeat = setInterval(() => res.write(': ping\n\n'), HEARTBEAT_MS)
 
       const cleanup = () => {
@@ -102,6 +126,7 @@ export const eventsPlugin: FastifyPluginAsyncTypebox = async (app) => {
         if (timer) clearTimeout(timer)
         app.events.off('device', onDevice)
         app.events.off('campaign', onCampaign)
+        app.events.off('architecture', onArchitecture)
       }
       function end() {
         cleanup()
