@@ -7,7 +7,6 @@
  * model that ONNX Runtime runs and a checkpoint that `adapt` reads; it survives a restart.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -16,48 +15,20 @@ import { architectureBlocks, blockKey, isHead, parseArchitectureId } from '@flee
 import { startController } from '../controller/src/index.ts'
 import { api, silentLogger, waitFor } from '../controller/src/testing/harness.ts'
 import { startFakeAgent } from '../controller/src/testing/fake-agent.ts'
-import { createGlyphDataset, createTaskSampler } from '../controller/src/nas/data/index.ts'
-import { supernetMetaTrain } from '../controller/src/nas/supernet/index.ts'
+import { syntheticDevice } from '../controller/src/testing/synthetic-device.ts'
+import { tinySupernet } from './helpers/supernet.ts'
 import { decodeCheckpoint } from '../controller/src/nas/maml/checkpoint.ts'
-import { CLI_BIN } from './helpers/fleet.ts'
+import { runCli } from './helpers/fleet.ts'
 
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-const CALL_MS = 0.005
-function blockMs(key: string): number {
-  let h = 0
-  for (const ch of key) h = (h * 31 + ch.charCodeAt(0)) >>> 0
-  return 0.005 + (h % 1000) / 20000
-}
-const latencyMs = (key: string) =>
-  key.startsWith('g') ? architectureBlocks(parseArchitectureId(key)).reduce((s, b) => s + (isHead(b) ? 1 : 0.9) * blockMs(blockKey(b)), 0) : blockMs(key)
+const device = syntheticDevice({ callMs: 0.005, minBlockMs: 0.005, stepMs: 1 / 20000, inGraph: (b) => (isHead(b) ? 1 : 0.9) })
+const CALL_MS = device.callMs
+const latencyMs = device.latencyMs
 
 t.test('request -> lazy profiling -> search -> confirmation -> verification -> model; kept across a restart', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'fleetnas-arch-'))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
   const supernet = join(dir, 'supernet.ckpt')
-  const dataset = createGlyphDataset({ size: 28 })
-  await supernetMetaTrain({
-    sampler: createTaskSampler(dataset, { way: 3, shot: 1, query: 3, split: 'train' }),
-    way: 3,
-    shot: 1,
-    query: 3,
-    iterations: 3,
-    innerSteps: 1,
-    metaBatch: 2,
-    computeCap: 1,
-    checkpoint: { path: supernet },
-  })
+  await tinySupernet(supernet)
 
   const config = {
     dataDir: join(dir, 'data'),
@@ -126,16 +97,16 @@ t.test('request -> lazy profiling -> search -> confirmation -> verification -> m
   t.equal(sub.config.way, 3)
 
   // The same through the CLI.
-  const env = { ...process.env, FLEETNAS_API: ctl.httpUrl }
-  const show = await cli(['arch', 'show', id], env)
+  const env = { FLEETNAS_API: ctl.httpUrl }
+  const show = await runCli(['arch', 'show', id], env)
   t.equal(show.code, 0, show.stderr)
   t.match(show.stdout, new RegExp(`architecture  ${r.architecture.id.replace(/\./g, '\\.')}`))
   t.match(show.stdout, /Pareto front \(predicted\)/)
   const file = join(dir, 'answer.onnx')
-  const exported = await cli(['arch', 'export', id, '--out', file], env)
+  const exported = await runCli(['arch', 'export', id, '--out', file], env)
   t.equal(exported.code, 0, exported.stderr)
   t.ok((await stat(file)).size > 1000, 'the ONNX model is written')
-  const missing = await cli(['arch', 'show', 'a-nope'], env)
+  const missing = await runCli(['arch', 'show', 'a-nope'], env)
   t.equal(missing.code, 3, 'an unknown request exits 3')
 
   await ctl.stop()

@@ -19,13 +19,13 @@ import { mkdirSync, statSync } from 'node:fs'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import t from 'tap'
-import { architectureBlocks, architectureId, blockKey, CONV4, isHead, parseArchitectureId } from '@fleetnas/shared'
+import { architectureBlocks, architectureId, CONV4, isHead, parseArchitectureId } from '@fleetnas/shared'
 import { startController } from '../controller/src/index.ts'
 import { ApiClient } from '../controller/src/cli/api-client.ts'
 import { silentLogger } from '../controller/src/testing/harness.ts'
 import { startFakeAgent } from '../controller/src/testing/fake-agent.ts'
-import { createGlyphDataset, createTaskSampler } from '../controller/src/nas/data/index.ts'
-import { supernetMetaTrain } from '../controller/src/nas/supernet/index.ts'
+import { syntheticDevice } from '../controller/src/testing/synthetic-device.ts'
+import { tinySupernet } from './helpers/supernet.ts'
 import { findChromium, launchChromium, NO_CHROMIUM, watchConsole } from './helpers/browser.ts'
 import { tempDir, until } from './helpers/fleet.ts'
 
@@ -37,14 +37,9 @@ const PROFILE = 'rpi4'
 
 // The test agent's device: a deterministic latency per block, an architecture a little faster
 // than the sum of its blocks (what the latency model learns), warm and throttled after each run.
-const CALL_MS = 0.005
-function blockMs(key: string): number {
-  let h = 0
-  for (const ch of key) h = (h * 31 + ch.charCodeAt(0)) >>> 0
-  return 0.005 + (h % 1000) / 20000
-}
-const latencyMs = (key: string) =>
-  key.startsWith('g') ? architectureBlocks(parseArchitectureId(key)).reduce((s, b) => s + (isHead(b) ? 1 : 0.9) * blockMs(blockKey(b)), 0) : blockMs(key)
+const device = syntheticDevice({ callMs: 0.005, minBlockMs: 0.005, stepMs: 1 / 20000, inGraph: (b) => (isHead(b) ? 1 : 0.9) })
+const CALL_MS = device.callMs
+const latencyMs = device.latencyMs
 const ENVIRONMENT = { before: { temperatureC: 64.2, frequencyMHz: 1800, throttled: false }, after: { temperatureC: 81.4, frequencyMHz: 1500, throttled: true } }
 
 const chromiumPath = findChromium()
@@ -54,18 +49,7 @@ t.test('architecture requests, the latency model and fleet sensors in headless C
   const dir = await tempDir()
   t.teardown(dir.remove)
   const supernet = join(dir.path, 'supernet.ckpt')
-  const dataset = createGlyphDataset({ size: 28 })
-  await supernetMetaTrain({
-    sampler: createTaskSampler(dataset, { way: 3, shot: 1, query: 3, split: 'train' }),
-    way: 3,
-    shot: 1,
-    query: 3,
-    iterations: 3,
-    innerSteps: 1,
-    metaBatch: 2,
-    computeCap: 1,
-    checkpoint: { path: supernet },
-  })
+  await tinySupernet(supernet)
   const controller = await startController(
     {
       dataDir: join(dir.path, 'data'),

@@ -7,27 +7,14 @@
  * measurement. Real timings: only what noise cannot change is asserted.
  */
 import t from 'tap'
-import { spawn } from 'node:child_process'
 import { writeFileSync } from 'node:fs'
 import { architectureBlocks, architectureId, blockKey, calibrationArchitectures, CONV4 } from '@fleetnas/shared'
 import { startController } from '../controller/src/index.ts'
 import { ApiClient } from '../controller/src/cli/api-client.ts'
-import { CLI_BIN, spawnAgent, tempDir, waitOnline } from './helpers/fleet.ts'
+import { runCli, spawnAgent, tempDir, waitOnline } from './helpers/fleet.ts'
 
 const FAST = ['--warmup-runs', '2', '--min-runs', '6', '--min-time-ms', '5', '--max-cv', '0.5']
 const CALIBRATION = 14
-
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => (stderr += d))
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
 
 t.test('calibrate, fit, predict, refuse to guess, profile, predict again', async (t) => {
   const dir = await tempDir()
@@ -40,11 +27,11 @@ t.test('calibrate, fit, predict, refuse to guess, profile, predict again', async
   await waitOnline(api, ['lat-1'])
   const env = { FLEETNAS_API: controller.httpUrl }
 
-  const calib = await cli(['campaign', 'create', '--name', 'calib', '--calibration', String(CALIBRATION), '--calibration-seed', '5', '--device', 'lat-1', ...FAST, '--watch'], env)
+  const calib = await runCli(['campaign', 'create', '--name', 'calib', '--calibration', String(CALIBRATION), '--calibration-seed', '5', '--device', 'lat-1', ...FAST, '--watch'], env)
   t.equal(calib.code, 0, calib.code === 0 ? 'calibration campaign succeeds' : `${calib.stderr}${agent.output()}`)
   t.match(calib.stdout, new RegExp(`and ${CALIBRATION} architectures per execution`))
 
-  const model = await cli(['latency', 'model', '--profile', 'x86-64', '--json'], env)
+  const model = await runCli(['latency', 'model', '--profile', 'x86-64', '--json'], env)
   t.equal(model.code, 0, model.stderr)
   const m = JSON.parse(model.stdout)
   t.match(m, { hardwareProfile: 'x86-64', runtime: 'onnxruntime', threads: 1, model: { kind: 'fitted', n: CALIBRATION } })
@@ -53,7 +40,7 @@ t.test('calibrate, fit, predict, refuse to guess, profile, predict again', async
   const r = m.model.report.heldOut
   t.ok(r.within5 >= 0 && r.within5 <= r.within10 && r.within10 <= 1, 'shares within 5% <= within 10%')
   t.ok(r.kendallTau >= -1 && r.kendallTau <= 1)
-  const text = await cli(['latency', 'model', '--profile', 'x86-64'], env)
+  const text = await runCli(['latency', 'model', '--profile', 'x86-64'], env)
   t.match(text.stdout, /fitted on 14 architectures measured whole/)
   t.match(text.stdout, /bare block sum: /)
 
@@ -62,23 +49,23 @@ t.test('calibrate, fit, predict, refuse to guess, profile, predict again', async
   const known = new Set(calibrationArchitectures(CALIBRATION, 5).flatMap((a) => architectureBlocks(a).map(blockKey)))
   const lacking = architectureBlocks(CONV4).map(blockKey).filter((k) => !known.has(k))
   t.ok(lacking.length > 0, 'Conv4 needs blocks the calibration did not profile')
-  const refused = await cli(['latency', 'predict', conv4, '--profile', 'x86-64'], env)
+  const refused = await runCli(['latency', 'predict', conv4, '--profile', 'x86-64'], env)
   t.equal(refused.code, 1, 'no prediction without the blocks: exit 1')
   t.match(refused.stdout, /missing blocks/)
   for (const k of lacking) t.ok(refused.stdout.includes(k), `names ${k}`)
 
   const file = `${dir.path}/archs.txt`
   writeFileSync(file, `# the manual baseline\n${conv4}\n`)
-  const profile = await cli(['campaign', 'create', '--name', 'conv4', '--architectures', file, '--device', 'lat-1', ...FAST, '--watch'], env)
+  const profile = await runCli(['campaign', 'create', '--name', 'conv4', '--architectures', file, '--device', 'lat-1', ...FAST, '--watch'], env)
   t.equal(profile.code, 0, profile.code === 0 ? 'Conv4 profiled' : profile.stderr)
-  const predicted = await cli(['latency', 'predict', conv4, '--profile', 'x86-64', '--json'], env)
+  const predicted = await runCli(['latency', 'predict', conv4, '--profile', 'x86-64', '--json'], env)
   t.equal(predicted.code, 0, predicted.stderr)
   const [p] = JSON.parse(predicted.stdout)
   t.match(p, { id: conv4, model: 'fitted', missing: [] })
   t.ok(p.predictedMs > 0 && p.lowMs <= p.predictedMs && p.predictedMs <= p.highMs, `predicted ${p.predictedMs} ms within [${p.lowMs}, ${p.highMs}]`)
   t.ok(p.measuredMs > 0, 'Conv4 was measured whole too, shown beside the prediction')
 
-  const lut = await cli(['lut', 'show', 'x86-64', '--limit', '5'], env)
+  const lut = await runCli(['lut', 'show', 'x86-64', '--limit', '5'], env)
   t.equal(lut.code, 0, lut.stderr)
   t.match(lut.stdout, /uncertainty of a stored median \(95% interval, half-width\): median ±/)
   t.notMatch(lut.stdout, /(^|\s)0\.000(\s|$)/m, 'no latency printed as 0.000 ms')

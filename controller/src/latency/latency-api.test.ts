@@ -2,19 +2,12 @@ import t from 'tap'
 import { architectureBlocks, architectureId, blockKey, calibrationArchitectures, isHead, parseArchitectureId, parseBlockKey } from '@fleetnas/shared'
 import { api, startTestController, waitFor } from '../testing/harness.ts'
 import { startFakeAgent } from '../testing/fake-agent.ts'
+import { syntheticDevice } from '../testing/synthetic-device.ts'
 
 /** A device whose blocks take a fixed time each, and whose whole graphs run conv 10% faster than alone. */
-const CALL_MS = 0.006
-function blockMs(key: string): number {
-  let h = 0
-  for (const ch of key) h = (h * 31 + ch.charCodeAt(0)) >>> 0
-  return 0.01 + (h % 1000) / 5000
-}
-function latencyMs(key: string): number {
-  if (!key.startsWith('g')) return blockMs(key)
-  const blocks = architectureBlocks(parseArchitectureId(key))
-  return blocks.reduce((s, b) => s + (!isHead(b) && b.op === 'conv' ? 0.9 : 1) * blockMs(blockKey(b)), 0)
-}
+const device = syntheticDevice({ callMs: 0.006, minBlockMs: 0.01, stepMs: 1 / 5000, inGraph: (b) => (!isHead(b) && b.op === 'conv' ? 0.9 : 1) })
+const CALL_MS = device.callMs
+const latencyMs = device.latencyMs
 
 t.test('calibration campaign -> fitted model -> predictions for architectures it never saw', async (t) => {
   const ctl = await startTestController(t)
