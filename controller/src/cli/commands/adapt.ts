@@ -9,6 +9,7 @@
  * scans are dark ink on white, so for those checkpoints the default is 'auto' (invert images that
  * are mostly light); a folder-trained checkpoint uses the setting it was trained with.
  */
+import { evalStepsOf } from '../../nas/maml/config.ts'
 import { join, relative, resolve } from 'node:path'
 import { loadQueryFolder, loadSupportFolder, type InvertMode, type ResizeFit } from '../../nas/data/index.ts'
 import { adaptAndPredict } from '../../nas/maml/index.ts'
@@ -67,7 +68,7 @@ export async function adaptCommand(o: AdaptCommandOptions, io: { log: (line: str
     throw MetaOptionsInvalid([`the support folder ${resolve(o.support)} has ${support.labels.length} class subfolder; few-shot classification needs at least 2`])
   }
   const ck = await withWay(ck0, support.labels.length)
-  const steps = o.steps ?? ck.config.innerSteps
+  const steps = o.steps ?? evalStepsOf(ck.config)
   const lr = o.lr ?? ck.config.innerLr
   if (support.labels.length !== ck0.config.way) {
     io.log(`the support set has ${support.labels.length} classes, the checkpoint was meta-trained ${ck0.config.way}-way: its head is re-sized`)

@@ -4,6 +4,7 @@
  * over >= 600 tasks). The dataset defaults to the one recorded at meta-training; the way may
  * differ from training (the head is re-sized, see withWay).
  */
+import { evalStepsOf } from '../../nas/maml/config.ts'
 import { createTaskSampler, type DatasetKind, type Split } from '../../nas/data/index.ts'
 import { metaEvaluate } from '../../nas/maml/index.ts'
 import { createProgress, formatDuration } from '../progress.ts'
@@ -29,7 +30,7 @@ export interface MetaEvalCommandOptions {
   query?: number
   tasks?: number
   split?: string
-  /** Inner-loop steps; default the checkpoint's. */
+  /** Inner-loop steps; default the steps the checkpoint was validated with. */
   steps?: number
   innerLr?: number
   seed?: number
@@ -88,7 +89,7 @@ export async function metaEvalCommand(o: MetaEvalCommandOptions, io: { log: (lin
   const split = (o.split ?? (description.splits.test.classes >= way ? 'test' : 'val')) as Split
   const sampler = createTaskSampler(dataset, { way, shot, query, split })
   const ck = await withWay(ck0, way)
-  const steps = o.steps ?? ck.config.innerSteps
+  const steps = o.steps ?? evalStepsOf(ck.config)
   const innerLr = o.innerLr ?? ck.config.innerLr
   io.log(
     `evaluating ${ck.architectureId} (iteration ${ck.iteration}) on ${description.source} ${split} split ` +

@@ -41,6 +41,8 @@ export interface MetaTrainCommandOptions {
   query?: number
   iterations?: number
   innerSteps?: number
+  /** Inner steps of validation, stored in the checkpoint as meta-eval's and adapt's default. */
+  evalSteps?: number
   innerLr?: number
   metaBatch?: number
   outerLr?: number
@@ -218,6 +220,7 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
           query,
           iterations: iterations!,
           innerSteps: o.innerSteps,
+          evalSteps: o.evalSteps,
           innerLr: o.innerLr,
           metaBatch: o.metaBatch,
           outerLr: o.outerLr,

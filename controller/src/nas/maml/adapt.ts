@@ -3,6 +3,7 @@
  * support set and returns new parameters (the input is untouched); `predict` classifies a batch
  * (BN uses that batch's statistics, as in training); `adaptAndPredict` does both from a checkpoint.
  */
+import { evalStepsOf } from './config.ts'
 import { TrainingEngine, createNetwork, type Network } from '../engine/engine.ts'
 import { sgdStep } from './adam.ts'
 import type { Checkpoint } from './checkpoint.ts'
@@ -52,7 +53,7 @@ export async function predict(engine: TrainingEngine, net: Network, params: Floa
 }
 
 export interface AdaptOptions {
-  /** Default: the checkpoint's innerSteps. */
+  /** Default: the steps the checkpoint was validated with (evalSteps, else innerSteps). */
   steps?: number
   /** Default: the checkpoint's innerLr. */
   lr?: number
@@ -74,7 +75,7 @@ export async function adaptAndPredict(
       net,
       ck.params,
       { supportX: support.x, supportY: support.y, queryX },
-      { steps: opts.steps ?? ck.config.innerSteps, lr: opts.lr ?? ck.config.innerLr, mode: 'eval' },
+      { steps: opts.steps ?? evalStepsOf(ck.config), lr: opts.lr ?? ck.config.innerLr, mode: 'eval' },
     )
     return softmaxRows(r.logits, net.classes)
   } finally {

@@ -21,6 +21,16 @@ export interface MamlConfig {
    * initialisation no longer favours a class order, which MAML's random labels cannot use.
    */
   zeroHead: boolean
+  /**
+   * Inner-loop steps at test time: what validation during training used, and so the default of
+   * meta-eval and adapt (MAML papers adapt longer at test time than in training). Absent: innerSteps.
+   */
+  evalSteps?: number
+}
+
+/** The steps a checkpoint was validated with: what adapting to a new task should use by default. */
+export function evalStepsOf(c: Pick<MamlConfig, 'innerSteps' | 'evalSteps'>): number {
+  return c.evalSteps ?? c.innerSteps
 }
 
 export const MAML_DEFAULTS: Omit<MamlConfig, 'way' | 'shot' | 'query' | 'iterations'> = {
@@ -44,9 +54,10 @@ export function resolveMamlConfig(c: Partial<MamlConfig> & Pick<MamlConfig, 'way
     outerLr: c.outerLr ?? MAML_DEFAULTS.outerLr,
     seed: c.seed ?? MAML_DEFAULTS.seed,
     zeroHead: c.zeroHead ?? MAML_DEFAULTS.zeroHead,
+    ...(c.evalSteps !== undefined && { evalSteps: c.evalSteps }),
   }
   const problems: string[] = []
-  const int = (k: Exclude<keyof MamlConfig, 'zeroHead'>, min: number) => {
+  const int = (k: Exclude<keyof MamlConfig, 'zeroHead' | 'evalSteps'>, min: number) => {
     if (!Number.isInteger(r[k]) || r[k] < min) problems.push(`${k} must be an integer >= ${min}, got ${r[k]}`)
   }
   int('way', 2)
@@ -56,6 +67,7 @@ export function resolveMamlConfig(c: Partial<MamlConfig> & Pick<MamlConfig, 'way
   int('innerSteps', 0)
   int('metaBatch', 1)
   int('seed', 0)
+  if (r.evalSteps !== undefined && (!Number.isInteger(r.evalSteps) || r.evalSteps < 0)) problems.push(`evalSteps must be an integer >= 0, got ${r.evalSteps}`)
   if (!(r.innerLr >= 0 && Number.isFinite(r.innerLr))) problems.push(`innerLr must be a finite number >= 0, got ${r.innerLr}`)
   if (!(r.outerLr > 0 && Number.isFinite(r.outerLr))) problems.push(`outerLr must be a finite number > 0, got ${r.outerLr}`)
   if (typeof r.zeroHead !== 'boolean') problems.push(`zeroHead must be true or false, got ${JSON.stringify(r.zeroHead)}`)

@@ -4,6 +4,7 @@
  * mean accuracy with a 95% confidence interval (1.96 * sample std / sqrt(tasks)), as few-shot
  * papers do over >= 600 tasks.
  */
+import { evalStepsOf } from './config.ts'
 import { createRng } from '@fleetnas/shared'
 import type { TaskSampler } from '../data/tasks.ts'
 import { createNetwork, type InnerTask, type TrainingEngine } from '../engine/engine.ts'
@@ -16,7 +17,7 @@ import { openRunner, type RunnerOptions } from './runner.ts'
 export interface EvaluateOptions extends RunnerOptions {
   /** Default 600. */
   tasks?: number
-  /** Default: the checkpoint's innerSteps. */
+  /** Default: the steps the checkpoint was validated with (evalSteps, else innerSteps). */
   innerSteps?: number
   /** Default: the checkpoint's innerLr. */
   innerLr?: number
@@ -50,7 +51,7 @@ export function meanAndCi95(values: number[]): { mean: number; std: number; ci95
 
 export async function metaEvaluate(ck: Checkpoint, sampler: TaskSampler, opts: EvaluateOptions = {}): Promise<EvaluateResult> {
   const tasks = opts.tasks ?? 600
-  const steps = opts.innerSteps ?? ck.config.innerSteps
+  const steps = opts.innerSteps ?? evalStepsOf(ck.config)
   const lr = opts.innerLr ?? ck.config.innerLr
   const problems: string[] = []
   if (!Number.isInteger(tasks) || tasks < 1) problems.push(`tasks must be an integer >= 1, got ${tasks}`)

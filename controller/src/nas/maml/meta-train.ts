@@ -135,7 +135,7 @@ function spaceFor(opts: MetaTrainOptions): SpaceIO {
   return { input: shape ? { c: shape.channels, h: shape.height, w: shape.width } : { ...DEFAULT_SPACE.input }, classes: opts.way }
 }
 
-const CONFIG_KEYS = ['way', 'shot', 'query', 'iterations', 'innerSteps', 'innerLr', 'metaBatch', 'outerLr', 'seed', 'zeroHead'] as const
+const CONFIG_KEYS = ['way', 'shot', 'query', 'iterations', 'innerSteps', 'innerLr', 'metaBatch', 'outerLr', 'seed', 'zeroHead', 'evalSteps'] as const
 
 /** Options given explicitly win; a resumed run takes the rest from its checkpoint, a new one from defaults. */
 function configFor(opts: MetaTrainOptions, from?: Checkpoint): MamlConfig {

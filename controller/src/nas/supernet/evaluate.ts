@@ -10,6 +10,7 @@
 import type { Architecture } from '@fleetnas/shared'
 import type { TaskSampler } from '../data/tasks.ts'
 import type { Checkpoint } from '../maml/checkpoint.ts'
+import { evalStepsOf } from '../maml/config.ts'
 import { metaEvaluate, type EvaluateOptions, type EvaluateResult } from '../maml/evaluate.ts'
 import { loadSupernetCheckpoint, type SupernetCheckpoint } from './checkpoint.ts'
 import { SupernetConfigInvalid } from './errors.ts'
@@ -59,6 +60,7 @@ export function subnetCheckpoint(ck: SupernetCheckpoint, arch: Architecture | st
       shot: c.shot,
       query: c.query,
       innerSteps: c.innerSteps,
+      ...(c.evalSteps !== undefined && { evalSteps: c.evalSteps }),
       innerLr: innerLrAt(ck, way),
       metaBatch: c.metaBatch,
       outerLr: c.outerLr,
@@ -90,7 +92,7 @@ export interface SubnetEvalResult extends EvaluateResult {
 export async function evaluateSubnet(checkpoint: SupernetCheckpoint | string, arch: Architecture | string, opts: SubnetEvalOptions): Promise<SubnetEvalResult> {
   const ck = typeof checkpoint === 'string' ? await loadSupernetCheckpoint(checkpoint) : checkpoint
   const sub = subnetCheckpoint(ck, arch, { way: opts.way })
-  const innerSteps = opts.innerSteps ?? sub.config.innerSteps
+  const innerSteps = opts.innerSteps ?? evalStepsOf(sub.config)
   const innerLr = opts.innerLr ?? sub.config.innerLr
   const r = await metaEvaluate(sub, opts.sampler, { graphOptimizationLevel: SUBNET_OPTIMIZATION, ...opts, innerSteps, innerLr })
   return { ...r, architectureId: sub.architectureId, way: sub.config.way, innerSteps, innerLr }
