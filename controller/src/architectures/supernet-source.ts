@@ -14,7 +14,7 @@ import { exportParamSource } from '../nas/engine/export.ts'
 import { encodeCheckpoint, writeFileAtomic } from '../nas/maml/checkpoint.ts'
 import { accuracyPredictorFromJson, fitAccuracyPredictor, type AccuracyPredictor, type AccuracySample } from '../nas/search/accuracy-predictor.ts'
 import { evaluateSubnet, loadSupernetCheckpoint, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
-import { openChosenDataset, readRunRecord, type DatasetChoice } from '../cli/commands/meta-common.ts'
+import { openChosenDataset, readRunRecord, type DatasetChoice } from '../nas/maml/run-record.ts'
 import type { AccuracySource, FewShotTask, MeasuredAccuracy } from './accuracy-source.ts'
 
 export interface SupernetSourceOptions {

@@ -7,3 +7,5 @@ export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, wri
 export { resolveMamlConfig, MAML_DEFAULTS, type MamlConfig } from './config.ts'
 export { adamStep, sgdStep, createAdamState, type AdamState, type AdamOptions } from './adam.ts'
 export { MamlConfigInvalid, CheckpointInvalid, CheckpointMismatch, TaskShapeMismatch } from './errors.ts'
+export { openChosenDataset, readRunRecord, runRecordPath, writeRunRecord, type DatasetChoice, type RunRecord } from './run-record.ts'
+export { withWay } from './with-way.ts'
