@@ -1,6 +1,8 @@
 /** `fleetnas latency model|predict`: a LUT's latency model and predictions through the HTTP API. */
 import type { ApiClient } from '../api-client.ts'
 import { ms, pct, table } from '../format.ts'
+import type { Agreement } from '../../latency/fit-stats.ts'
+import type { LatencyModelView, LatencyPrediction } from '../../latency/service.ts'
 
 export interface LatencySelector {
   hardwareProfile: string
@@ -8,43 +10,9 @@ export interface LatencySelector {
   threads?: number
 }
 
-interface Agreement {
-  n: number
-  within5: number
-  within10: number
-  mape: number
-  medianError: number
-  kendallTau: number
-}
-
-export interface ModelView {
-  hardwareProfile: string
-  runtime: string
-  threads: number
-  backend: string
-  fittedAt: string
-  model: {
-    kind: 'fitted' | 'block-sum'
-    n: number
-    callOverheadMs: number
-    interval: { low: number; high: number } | null
-    report: { heldOut: Agreement; blockSum: Agreement; folds: number } | null
-    points: { id: string; measuredMs: number; predictedMs: number }[]
-  }
-}
-
-export interface PredictionView {
-  id: string
-  predictedMs: number | null
-  lowMs: number | null
-  highMs: number | null
-  blockSumMs: number | null
-  callOverheadMs: number
-  model: string
-  missing: string[]
-  belowOverhead: string[]
-  measuredMs: number | null
-}
+/** The API's replies, as the controller types them (views of its own records). */
+export type ModelView = LatencyModelView
+export type PredictionView = LatencyPrediction
 
 const agreementLine = (name: string, a: Agreement) =>
   `  ${name}: ${pct(a.within10)} within ±10%, ${pct(a.within5)} within ±5%, MAPE ${pct(a.mape)}, median error ${a.medianError >= 0 ? '+' : ''}${pct(a.medianError)}, Kendall tau ${a.kendallTau.toFixed(3)}`
