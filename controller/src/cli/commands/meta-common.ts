@@ -7,7 +7,8 @@ import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { defineError } from '@fleetnas/shared'
 import type { Checkpoint } from '../../nas/maml/index.ts'
-import type { DatasetKind, InvertMode } from '../../nas/data/index.ts'
+import { createTaskSampler, type DatasetKind, type DatasetTaskSampler, type InvertMode, type Split } from '../../nas/data/index.ts'
+import { openChosenDataset, type DatasetChoice, type RunRecord } from '../../nas/maml/run-record.ts'
 
 export { openChosenDataset, readRunRecord, runRecordPath, writeRunRecord, type DatasetChoice, type RunRecord } from '../../nas/maml/run-record.ts'
 export { withWay } from '../../nas/maml/with-way.ts'
@@ -69,4 +70,81 @@ export async function readCheckpoint(path: string): Promise<Checkpoint> {
 
 export function percent(v: number, digits = 2): string {
   return `${(v * 100).toFixed(digits)}%`
+}
+
+/** The options meta-eval and supernet eval share: where the tasks come from and their shape. */
+export interface EvalTaskOptions {
+  dataset?: string
+  data?: string
+  way?: number
+  shot?: number
+  query?: number
+  tasks?: number
+  split?: string
+  invert?: InvertMode
+}
+
+/** What is evaluated: its input, its training task shape, and a name for messages. */
+export interface EvalModel {
+  input: { c: number; h: number }
+  config: { way: number; shot: number; query: number }
+  /** e.g. "checkpoint", "supernet" */
+  name: string
+}
+
+export interface CheckedEvalOptions {
+  kind: DatasetKind
+  path?: string
+  tasks: number
+  way: number
+}
+
+/** Checks the options against the model and its run record, every problem at once, before anything slow. */
+export function checkEvalOptions(o: EvalTaskOptions, model: EvalModel, record: RunRecord | undefined): CheckedEvalOptions {
+  const problems: string[] = []
+  const kindGiven = o.dataset ?? record?.dataset.kind
+  const path = o.data ?? (o.dataset === undefined ? record?.dataset.path : undefined)
+  if (kindGiven === undefined) problems.push(`--dataset is required (the checkpoint has no run record saying what it was trained on)`)
+  const kind = kindGiven === undefined ? undefined : checkDatasetChoice(kindGiven, path, problems)
+  if (o.split !== undefined && o.split !== 'val' && o.split !== 'test' && o.split !== 'train') problems.push(`--split must be val, test or train, got ${JSON.stringify(o.split)}`)
+  const { c } = model.input
+  if (kind !== undefined && kind !== 'folder' && c !== 1) problems.push(`the ${model.name} takes ${c}-channel images but ${kind} images are grey; use --dataset folder`)
+  if (kind !== 'folder' && o.invert !== undefined) problems.push('--invert applies to --dataset folder only')
+  const tasks = o.tasks ?? 600
+  if (tasks < 1) problems.push('--tasks must be >= 1')
+  const way = o.way ?? model.config.way
+  if (way < 2) problems.push('--way must be >= 2')
+  if (problems.length > 0) throw MetaOptionsInvalid(problems)
+  return { kind: kind!, ...(path !== undefined && { path }), tasks, way }
+}
+
+export interface EvalTasks {
+  choice: DatasetChoice
+  sampler: DatasetTaskSampler
+  /** The dataset's description of itself, for logs. */
+  source: string
+  split: Split
+  way: number
+  shot: number
+  query: number
+  tasks: number
+}
+
+/** Opens the dataset the checked options name and a sampler of evaluation tasks (test split when it has enough classes). */
+export async function openEvalTasks(o: EvalTaskOptions, checked: CheckedEvalOptions, model: EvalModel, record: RunRecord | undefined, log: (line: string) => void): Promise<EvalTasks> {
+  const { kind, path, way, tasks } = checked
+  const { c, h } = model.input
+  const choice: DatasetChoice = {
+    kind,
+    path: path === undefined ? undefined : resolve(path),
+    size: h,
+    ...(kind === 'folder' ? { channels: c as 1 | 3, invert: o.invert ?? record?.dataset.invert ?? false } : {}),
+  }
+  const dataset = await openChosenDataset(choice, log)
+  const shot = o.shot ?? model.config.shot
+  const query = o.query ?? model.config.query
+  const description = dataset.describe()
+  const split = (o.split ?? (description.splits.test.classes >= way ? 'test' : 'val')) as Split
+  const sampler = createTaskSampler(dataset, { way, shot, query, split })
+  return { choice, sampler, source: description.source, split, way, shot, query, tasks }
 }

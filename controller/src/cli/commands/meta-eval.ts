@@ -5,19 +5,10 @@
  * differ from training (the head is re-sized, see withWay).
  */
 import { evalStepsOf } from '../../nas/maml/config.ts'
-import { createTaskSampler, type DatasetKind, type Split } from '../../nas/data/index.ts'
+import type { Split } from '../../nas/data/index.ts'
 import { metaEvaluate } from '../../nas/maml/index.ts'
 import { createProgress, formatDuration } from '../progress.ts'
-import {
-  MetaOptionsInvalid,
-  checkDatasetChoice,
-  openChosenDataset,
-  percent,
-  readCheckpoint,
-  readRunRecord,
-  withWay,
-  type DatasetChoice,
-} from './meta-common.ts'
+import { checkEvalOptions, openEvalTasks, percent, readCheckpoint, readRunRecord, withWay, type DatasetChoice } from './meta-common.ts'
 import { resolve } from 'node:path'
 import type { InvertMode } from '../../nas/data/index.ts'
 
@@ -61,38 +52,13 @@ export interface MetaEvalResult {
 export async function metaEvalCommand(o: MetaEvalCommandOptions, io: { log: (line: string) => void; tty?: boolean }): Promise<MetaEvalResult> {
   const ck0 = await readCheckpoint(o.checkpoint)
   const record = await readRunRecord(resolve(o.checkpoint))
-  const problems: string[] = []
-  const kindGiven = o.dataset ?? record?.dataset.kind
-  const path = o.data ?? (o.dataset === undefined ? record?.dataset.path : undefined)
-  if (kindGiven === undefined) problems.push('--dataset is required (the checkpoint has no run record saying what it was trained on)')
-  const kind = kindGiven === undefined ? undefined : checkDatasetChoice(kindGiven, path, problems)
-  if (o.split !== undefined && o.split !== 'val' && o.split !== 'test' && o.split !== 'train') problems.push(`--split must be val, test or train, got ${JSON.stringify(o.split)}`)
-  const { c, h } = ck0.space.input
-  if (kind !== undefined && kind !== 'folder' && c !== 1) problems.push(`the checkpoint takes ${c}-channel images but ${kind} images are grey; use --dataset folder`)
-  if (kind !== 'folder' && o.invert !== undefined) problems.push('--invert applies to --dataset folder only')
-  const tasks = o.tasks ?? 600
-  if (tasks < 1) problems.push('--tasks must be >= 1')
-  const way = o.way ?? ck0.config.way
-  if (way < 2) problems.push('--way must be >= 2')
-  if (problems.length > 0) throw MetaOptionsInvalid(problems)
-
-  const choice: DatasetChoice = {
-    kind: kind as DatasetKind,
-    path: path === undefined ? undefined : resolve(path),
-    size: h,
-    ...(kind === 'folder' ? { channels: c as 1 | 3, invert: o.invert ?? record?.dataset.invert ?? false } : {}),
-  }
-  const dataset = await openChosenDataset(choice, io.log)
-  const shot = o.shot ?? ck0.config.shot
-  const query = o.query ?? ck0.config.query
-  const description = dataset.describe()
-  const split = (o.split ?? (description.splits.test.classes >= way ? 'test' : 'val')) as Split
-  const sampler = createTaskSampler(dataset, { way, shot, query, split })
+  const model = { input: ck0.space.input, config: ck0.config, name: 'checkpoint' }
+  const { choice, sampler, source, split, way, shot, query, tasks } = await openEvalTasks(o, checkEvalOptions(o, model, record), model, record, io.log)
   const ck = await withWay(ck0, way)
   const steps = o.steps ?? evalStepsOf(ck.config)
   const innerLr = o.innerLr ?? ck.config.innerLr
   io.log(
-    `evaluating ${ck.architectureId} (iteration ${ck.iteration}) on ${description.source} ${split} split ` +
+    `evaluating ${ck.architectureId} (iteration ${ck.iteration}) on ${source} ${split} split ` +
       `(${sampler.eligibleClasses} classes): ${way}-way ${shot}-shot ${query}-query, ${tasks} tasks, ${steps} steps of lr ${innerLr}`,
   )
   const progress = createProgress({

@@ -8,10 +8,11 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { architectureId, type BlockOp } from '@fleetnas/shared'
-import { createTaskSampler, type DatasetKind, type InvertMode, type Split } from '../../nas/data/index.ts'
+import type { InvertMode, Split } from '../../nas/data/index.ts'
 import { SandwichSampler, evaluateSubnet, innerLrAt, loadSupernetCheckpoint, type SupernetCheckpoint } from '../../nas/supernet/index.ts'
 import { createProgress, formatDuration } from '../progress.ts'
-import { MetaCheckpointMissing, MetaOptionsInvalid, checkDatasetChoice, openChosenDataset, percent, readRunRecord, type DatasetChoice } from './meta-common.ts'
+import { MetaCheckpointMissing, MetaOptionsInvalid, checkEvalOptions, openEvalTasks, percent, readRunRecord, type DatasetChoice } from './meta-common.ts'
+import { evalStepsOf } from '../../nas/maml/config.ts'
 
 export interface SupernetEvalCommandOptions {
   checkpoint: string
@@ -64,38 +65,14 @@ export async function supernetEvalCommand(o: SupernetEvalCommandOptions, io: { l
   if (!st?.isFile()) throw MetaCheckpointMissing(full, 'fleetnas supernet train')
   const ck = await loadSupernetCheckpoint(full)
   const record = await readRunRecord(full)
-  const problems: string[] = []
-  const kindGiven = o.dataset ?? record?.dataset.kind
-  const path = o.data ?? (o.dataset === undefined ? record?.dataset.path : undefined)
-  if (kindGiven === undefined) problems.push('--dataset is required (the checkpoint has no run record saying what it was trained on)')
-  const kind = kindGiven === undefined ? undefined : checkDatasetChoice(kindGiven, path, problems)
-  if (o.split !== undefined && o.split !== 'val' && o.split !== 'test' && o.split !== 'train') problems.push(`--split must be val, test or train, got ${JSON.stringify(o.split)}`)
-  const { c, h } = ck.space.input
-  if (kind !== undefined && kind !== 'folder' && c !== 1) problems.push(`the supernet takes ${c}-channel images but ${kind} images are grey; use --dataset folder`)
-  if (kind !== 'folder' && o.invert !== undefined) problems.push('--invert applies to --dataset folder only')
-  const tasks = o.tasks ?? 600
-  if (tasks < 1) problems.push('--tasks must be >= 1')
-  const way = o.way ?? ck.config.way
-  if (way < 2) problems.push('--way must be >= 2')
-  if (problems.length > 0) throw MetaOptionsInvalid(problems)
-
+  const model = { input: ck.space.input, config: ck.config, name: 'supernet' }
+  const checked = checkEvalOptions(o, model, record)
   const archId = resolveArch(ck, o.arch)
-  const choice: DatasetChoice = {
-    kind: kind as DatasetKind,
-    path: path === undefined ? undefined : resolve(path),
-    size: h,
-    ...(kind === 'folder' ? { channels: c as 1 | 3, invert: o.invert ?? record?.dataset.invert ?? false } : {}),
-  }
-  const dataset = await openChosenDataset(choice, io.log)
-  const shot = o.shot ?? ck.config.shot
-  const query = o.query ?? ck.config.query
-  const description = dataset.describe()
-  const split = (o.split ?? (description.splits.test.classes >= way ? 'test' : 'val')) as Split
-  const sampler = createTaskSampler(dataset, { way, shot, query, split })
-  const steps = o.steps ?? ck.config.innerSteps
+  const { choice, sampler, source, split, way, shot, query, tasks } = await openEvalTasks(o, checked, model, record, io.log)
+  const steps = o.steps ?? evalStepsOf(ck.config)
   const innerLr = o.innerLr ?? innerLrAt(ck, way)
   io.log(
-    `evaluating ${archId} of the supernet (iteration ${ck.iteration}) on ${description.source} ${split} split ` +
+    `evaluating ${archId} of the supernet (iteration ${ck.iteration}) on ${source} ${split} split ` +
       `(${sampler.eligibleClasses} classes): ${way}-way ${shot}-shot ${query}-query, ${tasks} tasks, ${steps} steps of lr ${innerLr}`,
   )
   const progress = createProgress({
