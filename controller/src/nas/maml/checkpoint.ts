@@ -13,6 +13,7 @@ import { createNetwork } from '../engine/engine.ts'
 import type { AdamState } from './adam.ts'
 import type { MamlConfig } from './config.ts'
 import { CheckpointInvalid } from './errors.ts'
+import { decodeFrame, encodeFrame } from './checkpoint-frame.ts'
 
 export interface Checkpoint {
   architectureId: string
@@ -65,50 +66,32 @@ export function encodeCheckpoint(ck: Checkpoint): Uint8Array {
   }
   for (const [what, a] of [['params', ck.params], ['adam.m', ck.adam.m], ['adam.v', ck.adam.v]] as const)
     if (a.length !== layout.size) throw CheckpointInvalid('(in memory)', `${what} holds ${a.length} values, the architecture has ${layout.size}`)
-  const json = Buffer.from(JSON.stringify(header), 'utf8')
-  const start = Math.ceil((8 + 4 + json.length) / 4) * 4
-  const bytes = new Uint8Array(start + 3 * layout.size * 4)
-  bytes.set(Buffer.from(MAGIC, 'latin1'), 0)
-  new DataView(bytes.buffer).setUint32(8, json.length, true)
-  bytes.set(json, 12)
-  const floats = new Float32Array(bytes.buffer, start, 3 * layout.size)
-  floats.set(ck.params, 0)
-  floats.set(ck.adam.m, layout.size)
-  floats.set(ck.adam.v, 2 * layout.size)
-  return bytes
+  return encodeFrame(MAGIC, header, [ck.params, ck.adam.m, ck.adam.v], layout.size)
 }
 
 export function decodeCheckpoint(bytes: Uint8Array, path = '(buffer)'): Checkpoint {
-  if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== MAGIC) throw CheckpointInvalid(path, 'bad magic')
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength)
-  const len = view.getUint32(8, true)
-  if (12 + len > bytes.length) throw CheckpointInvalid(path, 'truncated header')
-  let header: Header
-  try {
-    header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + len)).toString('utf8')) as Header
-  } catch (e) {
-    throw CheckpointInvalid(path, `header is not JSON: ${(e as Error).message}`)
-  }
-  if (header.format !== 'fleetnas-maml-checkpoint' || header.version !== FORMAT_VERSION)
-    throw CheckpointInvalid(path, `unsupported format ${header.format} v${header.version}`)
-  const layout = createNetwork(header.arch, header.space).layout
-  if (layout.size !== header.paramCount || layout.entries.some((e, i) => e.name !== header.layout[i]?.name || e.offset !== header.layout[i]?.offset))
-    throw CheckpointInvalid(path, `parameter layout does not match architecture ${header.architectureId}`)
-  const start = Math.ceil((12 + len) / 4) * 4
-  const n = header.paramCount
-  if (bytes.length !== start + 3 * n * 4) throw CheckpointInvalid(path, `expected ${start + 3 * n * 4} bytes, found ${bytes.length}`)
-  // Copy out: the file buffer may be unaligned and is not ours to keep.
-  const copy = new Uint8Array(bytes.length - start)
-  copy.set(bytes.subarray(start))
-  const floats = new Float32Array(copy.buffer)
+  const { header, arrays } = decodeFrame<Header>(
+    bytes,
+    MAGIC,
+    3,
+    (h) => {
+      if (h.format !== 'fleetnas-maml-checkpoint' || h.version !== FORMAT_VERSION) throw CheckpointInvalid(path, `unsupported format ${h.format} v${h.version}`)
+      const layout = createNetwork(h.arch, h.space).layout
+      if (layout.size !== h.paramCount || layout.entries.some((e, i) => e.name !== h.layout[i]?.name || e.offset !== h.layout[i]?.offset))
+        throw CheckpointInvalid(path, `parameter layout does not match architecture ${h.architectureId}`)
+      return h.paramCount
+    },
+    (why) => CheckpointInvalid(path, why),
+  )
+  const [params, m, v] = arrays
   return {
     architectureId: header.architectureId,
     arch: header.arch,
     space: header.space,
     config: header.config,
     iteration: header.iteration,
-    params: floats.slice(0, n),
-    adam: { m: floats.slice(n, 2 * n), v: floats.slice(2 * n, 3 * n), t: header.adamStep },
+    params,
+    adam: { m, v, t: header.adamStep },
     metrics: header.metrics,
     savedAt: header.savedAt,
   }

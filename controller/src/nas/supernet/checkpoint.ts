@@ -13,6 +13,7 @@ import type { SupernetConfig } from './config.ts'
 import { SupernetCheckpointInvalid } from './errors.ts'
 import { supernetLayout } from './supernet-layout.ts'
 import type { SubnetRole } from './sandwich.ts'
+import { decodeFrame, encodeFrame } from '../maml/checkpoint-frame.ts'
 
 /** Few-shot accuracy of some sub-networks at one point of training. */
 export interface SupernetValidation {
@@ -76,46 +77,30 @@ export function encodeSupernetCheckpoint(ck: SupernetCheckpoint): Uint8Array {
     layout: layout.entries.map((e) => ({ name: e.name, dims: e.dims, offset: e.offset })),
     paramCount: n,
   }
-  const json = Buffer.from(JSON.stringify(header), 'utf8')
-  const start = Math.ceil((12 + json.length) / 4) * 4
-  const bytes = new Uint8Array(start + 3 * n * 4)
-  bytes.set(Buffer.from(MAGIC, 'latin1'), 0)
-  new DataView(bytes.buffer).setUint32(8, json.length, true)
-  bytes.set(json, 12)
-  const floats = new Float32Array(bytes.buffer, start, 3 * n)
-  floats.set(ck.params, 0)
-  floats.set(ck.adam.m, n)
-  floats.set(ck.adam.v, 2 * n)
-  return bytes
+  return encodeFrame(MAGIC, header, [ck.params, ck.adam.m, ck.adam.v], n)
 }
 
 export function decodeSupernetCheckpoint(bytes: Uint8Array, path = '(buffer)'): SupernetCheckpoint {
-  if (bytes.length < 12 || Buffer.from(bytes.subarray(0, 8)).toString('latin1') !== MAGIC) throw SupernetCheckpointInvalid(path, 'bad magic')
-  const len = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(8, true)
-  if (12 + len > bytes.length) throw SupernetCheckpointInvalid(path, 'truncated header')
-  let header: Header
-  try {
-    header = JSON.parse(Buffer.from(bytes.subarray(12, 12 + len)).toString('utf8')) as Header
-  } catch (e) {
-    throw SupernetCheckpointInvalid(path, `header is not JSON: ${(e as Error).message}`)
-  }
-  if (header.format !== FORMAT || header.version !== FORMAT_VERSION) throw SupernetCheckpointInvalid(path, `unsupported format ${header.format} v${header.version}`)
-  const layout = supernetLayout(header.space)
-  if (layout.size !== header.paramCount || layout.entries.some((e, i) => e.name !== header.layout[i]?.name || e.offset !== header.layout[i]?.offset))
-    throw SupernetCheckpointInvalid(path, 'shared-weight layout does not match its search space')
-  const n = header.paramCount
-  const start = Math.ceil((12 + len) / 4) * 4
-  if (bytes.length !== start + 3 * n * 4) throw SupernetCheckpointInvalid(path, `expected ${start + 3 * n * 4} bytes, found ${bytes.length}`)
-  // Copy out: the file buffer may be unaligned and is not ours to keep (and a Buffer's slice is a view).
-  const copy = new Uint8Array(bytes.length - start)
-  copy.set(bytes.subarray(start))
-  const floats = new Float32Array(copy.buffer)
+  const { header, arrays } = decodeFrame<Header>(
+    bytes,
+    MAGIC,
+    3,
+    (h) => {
+      if (h.format !== FORMAT || h.version !== FORMAT_VERSION) throw SupernetCheckpointInvalid(path, `unsupported format ${h.format} v${h.version}`)
+      const layout = supernetLayout(h.space)
+      if (layout.size !== h.paramCount || layout.entries.some((e, i) => e.name !== h.layout[i]?.name || e.offset !== h.layout[i]?.offset))
+        throw SupernetCheckpointInvalid(path, 'shared-weight layout does not match its search space')
+      return h.paramCount
+    },
+    (why) => SupernetCheckpointInvalid(path, why),
+  )
+  const [params, m, v] = arrays
   return {
     space: header.space,
     config: header.config,
     iteration: header.iteration,
-    params: floats.slice(0, n),
-    adam: { m: floats.slice(n, 2 * n), v: floats.slice(2 * n, 3 * n), t: header.adamStep },
+    params,
+    adam: { m, v, t: header.adamStep },
     metrics: header.metrics,
     validation: header.validation,
     trainMs: header.trainMs,
