@@ -5,7 +5,7 @@
  */
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
-import { defineError } from '@fleetnas/shared'
+import { DEFAULT_SPACE, defineError } from '@fleetnas/shared'
 import type { Checkpoint } from '../../nas/maml/index.ts'
 import { createTaskSampler, type DatasetKind, type DatasetTaskSampler, type InvertMode, type Split } from '../../nas/data/index.ts'
 import { openChosenDataset, type DatasetChoice, type RunRecord } from '../../nas/maml/run-record.ts'
@@ -147,4 +147,64 @@ export async function openEvalTasks(o: EvalTaskOptions, checked: CheckedEvalOpti
   const split = (o.split ?? (description.splits.test.classes >= way ? 'test' : 'val')) as Split
   const sampler = createTaskSampler(dataset, { way, shot, query, split })
   return { choice, sampler, source: description.source, split, way, shot, query, tasks }
+}
+
+/** The dataset a run reads: the path absolute, channels and ink polarity only for class folders. */
+export function datasetChoiceOf(kind: DatasetKind, path: string | undefined, size: number, channels: number, invert: InvertMode | undefined, record: RunRecord | undefined): DatasetChoice {
+  return {
+    kind,
+    path: path === undefined ? undefined : resolve(path),
+    size,
+    ...(kind === 'folder' ? { channels: channels as 1 | 3, invert: invert ?? record?.dataset.invert ?? false } : {}),
+  }
+}
+
+/** The options meta-train and supernet train share: the data, its image shape, the run length, validation. */
+export interface TrainDataOptions {
+  dataset?: string
+  data?: string
+  size?: number
+  channels?: number
+  invert?: InvertMode
+  iterations?: number
+  valEvery?: number
+  valTasks?: number
+  valWay?: number
+}
+
+export interface CheckedTrainData {
+  kind: DatasetKind | undefined
+  path?: string
+  size: number
+  channels: number
+  iterations: number | undefined
+  valEvery: number
+  valTasks: number
+}
+
+/**
+ * Checks the shared training options against what a resumed run (or a starting checkpoint) and its
+ * run record say, adding every problem to `problems` (the caller throws once, with its own).
+ */
+export function checkTrainData(
+  o: TrainDataOptions,
+  record: RunRecord | undefined,
+  base: { input?: { h: number; c: number }; iterations?: number },
+  problems: string[],
+): CheckedTrainData {
+  const kindGiven = o.dataset ?? record?.dataset.kind
+  const path = o.data ?? (o.dataset === undefined ? record?.dataset.path : undefined)
+  const kind = checkDatasetChoice(kindGiven, path, problems)
+  const size = o.size ?? base.input?.h ?? DEFAULT_SPACE.input.h
+  const channels = o.channels ?? base.input?.c ?? 1
+  if (channels !== 1 && channels !== 3) problems.push(`--channels must be 1 or 3, got ${channels}`)
+  if (kind !== 'folder' && channels !== 1) problems.push(`--channels applies to --dataset folder only (${kind} images are grey)`)
+  if (kind !== 'folder' && o.invert !== undefined) problems.push(`--invert applies to --dataset folder only (${kind} images already have ink = 1)`)
+  const iterations = o.iterations ?? base.iterations
+  if (iterations === undefined) problems.push('--iterations is required')
+  const valEvery = o.valEvery ?? 0
+  const valTasks = o.valTasks ?? 100
+  if (valEvery > 0 && valTasks < 1) problems.push('--val-tasks must be >= 1')
+  if (o.valWay !== undefined && o.valWay < 2) problems.push('--val-way must be >= 2')
+  return { kind, ...(path !== undefined && { path }), size, channels, iterations, valEvery, valTasks }
 }

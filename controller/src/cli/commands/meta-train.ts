@@ -12,7 +12,7 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { CONV4, DEFAULT_SPACE, architectureId, parseArchitectureId, type Architecture } from '@fleetnas/shared'
-import { createTaskSampler, type DatasetKind, type FewShotDataset, type InvertMode } from '../../nas/data/index.ts'
+import { createTaskSampler, type FewShotDataset, type InvertMode } from '../../nas/data/index.ts'
 import { TrainingEngine } from '../../nas/engine/index.ts'
 import { metaEvaluate, metaTrain, type Checkpoint } from '../../nas/maml/index.ts'
 import { createProgress, formatDuration } from '../progress.ts'
@@ -20,7 +20,8 @@ import {
   MetaCheckpointExists,
   MetaCheckpointMissing,
   MetaOptionsInvalid,
-  checkDatasetChoice,
+  checkTrainData,
+  datasetChoiceOf,
   withWay,
   openChosenDataset,
   percent,
@@ -125,20 +126,7 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
   }
   const base = from ?? init
 
-  const kindGiven = o.dataset ?? record?.dataset.kind
-  const path = o.data ?? (o.dataset === undefined ? record?.dataset.path : undefined)
-  const kind = checkDatasetChoice(kindGiven, path, problems)
-  const size = o.size ?? base?.space.input.h ?? DEFAULT_SPACE.input.h
-  const channels = o.channels ?? base?.space.input.c ?? 1
-  if (channels !== 1 && channels !== 3) problems.push(`--channels must be 1 or 3, got ${channels}`)
-  if (kind !== 'folder' && channels !== 1) problems.push(`--channels applies to --dataset folder only (${kind} images are grey)`)
-  if (kind !== 'folder' && o.invert !== undefined) problems.push(`--invert applies to --dataset folder only (${kind} images already have ink = 1)`)
-  const iterations = o.iterations ?? from?.config.iterations
-  if (iterations === undefined) problems.push('--iterations is required')
-  const valEvery = o.valEvery ?? 0
-  const valTasks = o.valTasks ?? 100
-  if (valEvery > 0 && valTasks < 1) problems.push('--val-tasks must be >= 1')
-  if (o.valWay !== undefined && o.valWay < 2) problems.push('--val-way must be >= 2')
+  const { kind, path, size, channels, iterations, valEvery, valTasks } = checkTrainData(o, record, { input: base?.space.input, iterations: from?.config.iterations }, problems)
   let arch: Architecture = base?.arch ?? CONV4
   if (o.arch !== undefined && init !== undefined) problems.push('--arch does not apply with --init (the architecture is the checkpoint\'s)')
   else if (o.arch !== undefined) {
@@ -160,12 +148,7 @@ export async function metaTrainCommand(o: MetaTrainCommandOptions, io: MetaTrain
     const zeros = () => new Float32Array(sized.params.length)
     from = { ...sized, iteration: 0, metrics: undefined, config: { ...init.config, way, shot, query }, adam: { m: zeros(), v: zeros(), t: 0 } }
   }
-  const choice: DatasetChoice = {
-    kind: kind as DatasetKind,
-    path: path === undefined ? undefined : resolve(path),
-    size,
-    ...(kind === 'folder' ? { channels: channels as 1 | 3, invert: o.invert ?? record?.dataset.invert ?? false } : {}),
-  }
+  const choice = datasetChoiceOf(kind!, path, size, channels, o.invert, record)
   const dataset = await openChosenDataset(choice, io.log)
   const sampler = createTaskSampler(dataset, { way, shot, query, split: 'train' })
   const valWay = o.valWay ?? way

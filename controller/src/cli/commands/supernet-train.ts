@@ -10,14 +10,15 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { DEFAULT_SPACE } from '@fleetnas/shared'
-import { createTaskSampler, type DatasetKind, type FewShotDataset, type InvertMode } from '../../nas/data/index.ts'
+import { createTaskSampler, type FewShotDataset, type InvertMode } from '../../nas/data/index.ts'
 import { loadSupernetCheckpoint, supernetMetaTrain, type SupernetCheckpoint, type SupernetValidation } from '../../nas/supernet/index.ts'
 import { createProgress, formatDuration } from '../progress.ts'
 import {
   MetaCheckpointExists,
   MetaCheckpointMissing,
   MetaOptionsInvalid,
-  checkDatasetChoice,
+  checkTrainData,
+  datasetChoiceOf,
   openChosenDataset,
   percent,
   readRunRecord,
@@ -104,31 +105,13 @@ export async function supernetTrainCommand(o: SupernetTrainCommandOptions, io: S
     throw MetaCheckpointExists(out)
   }
 
-  const kindGiven = o.dataset ?? record?.dataset.kind
-  const path = o.data ?? (o.dataset === undefined ? record?.dataset.path : undefined)
-  const kind = checkDatasetChoice(kindGiven, path, problems)
-  const size = o.size ?? from?.space.input.h ?? DEFAULT_SPACE.input.h
-  const channels = o.channels ?? from?.space.input.c ?? 1
-  if (channels !== 1 && channels !== 3) problems.push(`--channels must be 1 or 3, got ${channels}`)
-  if (kind !== 'folder' && channels !== 1) problems.push(`--channels applies to --dataset folder only (${kind} images are grey)`)
-  if (kind !== 'folder' && o.invert !== undefined) problems.push(`--invert applies to --dataset folder only (${kind} images already have ink = 1)`)
-  const iterations = o.iterations ?? from?.config.iterations
-  if (iterations === undefined) problems.push('--iterations is required')
-  const valEvery = o.valEvery ?? 0
-  const valTasks = o.valTasks ?? 100
-  if (valEvery > 0 && valTasks < 1) problems.push('--val-tasks must be >= 1')
-  if (o.valWay !== undefined && o.valWay < 2) problems.push('--val-way must be >= 2')
+  const { kind, path, size, channels, iterations, valEvery, valTasks } = checkTrainData(o, record, { input: from?.space.input, iterations: from?.config.iterations }, problems)
   if (problems.length > 0) throw MetaOptionsInvalid(problems)
 
   const way = o.way ?? from?.config.way ?? 5
   const shot = o.shot ?? from?.config.shot ?? 1
   const query = o.query ?? from?.config.query ?? 15
-  const choice: DatasetChoice = {
-    kind: kind as DatasetKind,
-    path: path === undefined ? undefined : resolve(path),
-    size,
-    ...(kind === 'folder' ? { channels: channels as 1 | 3, invert: o.invert ?? record?.dataset.invert ?? false } : {}),
-  }
+  const choice = datasetChoiceOf(kind!, path, size, channels, o.invert, record)
   const dataset = await openChosenDataset(choice, io.log)
   const sampler = createTaskSampler(dataset, { way, shot, query, split: 'train' })
   const valWay = o.valWay ?? way
