@@ -5,44 +5,19 @@
  * checkpoint and exits 130, meta-eval prints accuracy with its 95% CI (and JSON), adapt labels
  * PNG and JPEG query images of other sizes from support folders; errors by exit code and code.
  */
-import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
+import t from 'tap'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
 import sharp from 'sharp'
 import { createGlyphDataset } from '../controller/src/nas/data/index.ts'
 import { loadCheckpoint } from '../controller/src/nas/maml/index.ts'
-import { CLI_BIN, tempDir } from './helpers/fleet.ts'
+import { exits0, runCli, tempDir } from './helpers/fleet.ts'
 
 const ARCH = 'g0.5_conv-k3-w32-mp_conv-k3-w32-mp'
 const TRAIN = ['--dataset', 'glyphs', '--arch', ARCH, '--way', '3', '--shot', '1', '--query', '3', '--meta-batch', '2', '--inner-steps', '2', '--seed', '7']
 
-interface Run {
-  code: number | null
-  signal: NodeJS.Signals | null
-  stdout: string
-  stderr: string
-}
-
-/** Runs the CLI; `onStderr` sees stderr as it arrives and may act on the child (e.g. interrupt it). */
-function cli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => {
-      stderr += d
-      onStderr?.(stderr, child)
-    })
-    child.on('error', reject)
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
-  })
-}
-
-function exits0(t: Test, run: Run, what: string): void {
-  t.equal(run.code, 0, run.code === 0 ? `${what} exits 0` : `${what}: ${run.stderr}`)
-}
+const cli = (args: string[], onStderr?: (text: string, child: ChildProcess) => void) => runCli(args, {}, onStderr)
 
 /** A glyph rendering as a "scan": dark ink on white, at any size, as PNG or JPEG. */
 async function scan(pixels: Float32Array, size: number, format: 'png' | 'jpeg'): Promise<Buffer> {

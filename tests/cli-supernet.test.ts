@@ -6,40 +6,17 @@
  * `supernet eval` prints one sub-network's accuracy with its 95% CI (and JSON); errors by exit
  * code and code.
  */
-import t, { type Test } from 'tap'
-import { spawn } from 'node:child_process'
+import t from 'tap'
+import type { ChildProcess } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
 import { loadSupernetCheckpoint } from '../controller/src/nas/supernet/index.ts'
-import { CLI_BIN, tempDir } from './helpers/fleet.ts'
+import { exits0, runCli, tempDir } from './helpers/fleet.ts'
 
 const TRAIN = ['supernet', 'train', '--dataset', 'glyphs', '--size', '16', '--way', '3', '--shot', '1', '--query', '3', '--inner-steps', '2', '--compute-cap', '1', '--seed', '7']
 const SUBNET = 'g1_conv-k3-w32-mp_dwsep-k5-w24-mp_mbconv-e2-k3-w16-n'
 
-interface Run {
-  code: number | null
-  stdout: string
-  stderr: string
-}
-
-function cli(args: string[], onStderr?: (text: string, child: ReturnType<typeof spawn>) => void): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] })
-    let stdout = ''
-    let stderr = ''
-    child.stdout.on('data', (d) => (stdout += d))
-    child.stderr.on('data', (d) => {
-      stderr += d
-      onStderr?.(stderr, child)
-    })
-    child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
-  })
-}
-
-function exits0(t: Test, run: Run, what: string): void {
-  t.equal(run.code, 0, run.code === 0 ? `${what} exits 0` : `${what}: ${run.stderr}`)
-}
+const cli = (args: string[], onStderr?: (text: string, child: ChildProcess) => void) => runCli(args, {}, onStderr)
 
 const sameParams = (a: Float32Array, b: Float32Array) => a.length === b.length && a.every((v, i) => v === b[i])
 

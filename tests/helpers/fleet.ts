@@ -3,6 +3,7 @@
  * (agent/bin/fleetnas-agent.js), and waits on API state instead of fixed sleeps.
  */
 import { spawn, type ChildProcess } from 'node:child_process'
+import type { Test } from 'tap'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,17 +14,35 @@ import type { CampaignView, DeviceView } from '../../controller/src/cli/api-type
 export const AGENT_BIN = fileURLToPath(new URL('../../agent/bin/fleetnas-agent.js', import.meta.url))
 export const CLI_BIN = fileURLToPath(new URL('../../controller/bin/fleetnas.js', import.meta.url))
 
-/** Runs the `fleetnas` binary to its end; `env` is added to this process's environment. */
-export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+export interface CliRun {
+  code: number | null
+  signal: NodeJS.Signals | null
+  stdout: string
+  stderr: string
+}
+
+/**
+ * Runs the `fleetnas` binary to its end; `env` is added to this process's environment; `onStderr`
+ * sees stderr as it arrives and may act on the child (e.g. interrupt it).
+ */
+export function runCli(args: string[], env: NodeJS.ProcessEnv = {}, onStderr?: (text: string, child: ChildProcess) => void): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [CLI_BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } })
     let stdout = ''
     let stderr = ''
     child.stdout!.on('data', (d) => (stdout += d))
-    child.stderr!.on('data', (d) => (stderr += d))
+    child.stderr!.on('data', (d) => {
+      stderr += d
+      onStderr?.(stderr, child)
+    })
     child.on('error', reject)
-    child.on('close', (code) => resolve({ code, stdout, stderr }))
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }))
   })
+}
+
+/** Asserts a CLI run exited 0; its stderr is the failure message otherwise. */
+export function exits0(t: Test, run: CliRun, what: string): void {
+  t.equal(run.code, 0, run.code === 0 ? `${what} exits 0` : `${what}: ${run.stderr}`)
 }
 
 export async function tempDir(prefix = 'fleetnas-test-'): Promise<{ path: string; remove: () => Promise<void> }> {
