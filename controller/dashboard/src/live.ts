@@ -6,6 +6,19 @@ import { useEffect, useRef, useState } from 'preact/hooks'
 import { authHeaders } from './api.ts'
 import type { ArchitectureRequestView, CampaignView, DeviceView } from './types.ts'
 
+/**
+ * A list with one item replaced by id, or added (at the end, or at the start for newest-first lists):
+ * how a page applies a pushed change to what it fetched. An unloaded list stays unloaded.
+ */
+export function upsertById<T extends { id: string }>(list: T[] | undefined, item: T, newAt: 'start' | 'end' = 'end'): T[] | undefined {
+  if (!list) return list
+  const i = list.findIndex((x) => x.id === item.id)
+  if (i < 0) return newAt === 'start' ? [item, ...list] : [...list, item]
+  const next = list.slice()
+  next[i] = item
+  return next
+}
+
 export interface LiveHandlers {
   device?: (d: DeviceView) => void
   campaign?: (c: CampaignView) => void

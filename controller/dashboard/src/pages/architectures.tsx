@@ -11,7 +11,7 @@ import { useEffect, useMemo, useState } from 'preact/hooks'
 import { ApiError, getJson, postJson } from '../api.ts'
 import type { Session } from '../app.tsx'
 import { ms, pct, when } from '../format.ts'
-import { useLive } from '../live.ts'
+import { upsertById, useLive } from '../live.ts'
 import { href, navigate } from '../router.ts'
 import { OPEN_REQUEST_STATES, type ArchitectureRequestView, type LutSummary } from '../types.ts'
 import { ErrorBox, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync } from '../ui.tsx'
@@ -248,14 +248,7 @@ export function ArchitecturesPage({ session, creating }: { session: Session; cre
   const luts = useLutList(session.canRead)
   const live = useLive(session.canRead ? '?devices=false&campaigns=false' : null, {
     architecture: (r) =>
-      requests.setData((list) => {
-        if (!list) return list
-        const i = list.findIndex((x) => x.id === r.id)
-        if (i < 0) return [r, ...list]
-        const next = list.slice()
-        next[i] = r
-        return next
-      }),
+      requests.setData((list) => upsertById(list, r, 'start')),
   })
   if (!session.canRead)
     return (

@@ -3,7 +3,7 @@ import { useMemo, useState } from 'preact/hooks'
 import { ApiError, getJson, postJson } from '../api.ts'
 import type { Session } from '../app.tsx'
 import { when } from '../format.ts'
-import { useLive } from '../live.ts'
+import { upsertById, useLive } from '../live.ts'
 import { href, navigate } from '../router.ts'
 import type { CampaignView, DeviceView } from '../types.ts'
 import { ErrorBox, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync } from '../ui.tsx'
@@ -146,14 +146,7 @@ export function CampaignsPage({ session, creating }: { session: Session; creatin
   const campaigns = useAsync((signal) => (session.canRead ? getJson<CampaignView[]>('/v1/campaigns', { signal }) : Promise.resolve([])), [session.canRead])
   const live = useLive(session.canRead ? '?devices=false' : null, {
     campaign: (c) =>
-      campaigns.setData((list) => {
-        if (!list) return list
-        const i = list.findIndex((x) => x.id === c.id)
-        if (i < 0) return [...list, c]
-        const next = list.slice()
-        next[i] = c
-        return next
-      }),
+      campaigns.setData((list) => upsertById(list, c)),
   })
   if (!session.canRead)
     return (

@@ -7,7 +7,7 @@ import { useMemo, useState } from 'preact/hooks'
 import { getJson, request } from '../api.ts'
 import type { Session } from '../app.tsx'
 import { ago, when } from '../format.ts'
-import { useLive } from '../live.ts'
+import { upsertById, useLive } from '../live.ts'
 import { href } from '../router.ts'
 import type { DeviceView } from '../types.ts'
 import { ErrorBox, LiveBadge, Loading, NeedsLogin, Status, useAsync } from '../ui.tsx'
@@ -85,14 +85,7 @@ export function FleetPage({ session }: { session: Session }) {
   const devices = useAsync((signal) => (session.canRead ? getJson<DeviceView[]>('/v1/devices', { signal }) : Promise.resolve([])), [session.canRead])
   const live = useLive(session.canRead ? '?campaigns=false' : null, {
     device: (d) =>
-      devices.setData((list) => {
-        if (!list) return list
-        const i = list.findIndex((x) => x.id === d.id)
-        if (i < 0) return [...list, d]
-        const next = list.slice()
-        next[i] = d
-        return next
-      }),
+      devices.setData((list) => upsertById(list, d)),
   })
   const [filter, setFilter] = useState('')
   const [status, setStatus] = useState('all')
