@@ -22,7 +22,7 @@ import type { Logger } from 'pino'
 import type { Store } from '../store/db.ts'
 import type { StoredRequest } from '../store/architecture-requests.ts'
 import type { Scheduler } from '../campaigns/scheduler.ts'
-import type { LatencyModels } from '../latency/service.ts'
+import type { LatencyModels, LatencyPredictor } from '../latency/service.ts'
 import { evolutionSearch, type Candidate, type SearchResult } from '../nas/search/evolution.ts'
 import { spaceOperators } from '../nas/search/operators.ts'
 import {
@@ -205,8 +205,10 @@ export class ArchitectureRequests {
     timings.predictorMs = performance.now() - t0
 
     const ops = spaceOperators(space)
+    // A snapshot of the LUT per search: read again after lazy profiling has added blocks.
+    let predictor = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads)
     const search = async (): Promise<SearchResult> => {
-      const predictor = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads)
+      predictor = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads)
       const started = performance.now()
       const result = await evolutionSearch(
         {
@@ -232,7 +234,7 @@ export class ArchitectureRequests {
     let found = await search()
     // Lazy profiling: blocks the LUT lacks, of the candidates the search could not predict.
     for (let round = 0; round < LAZY_PROFILING_ROUNDS && found.unpredictable.length > 0 && !signal.aborted; round++) {
-      const missing = this.missingBlocks(req, found.unpredictable)
+      const missing = this.missingBlocks(predictor, found.unpredictable)
       const device = this.deviceToProfileOn(req)
       if (missing.length === 0 || !device) break
       t0 = performance.now()
@@ -249,7 +251,7 @@ export class ArchitectureRequests {
       this.update(id, 'SEARCHING', { progress: { phase: 'searching' } })
       found = await search()
     }
-    const missingKeys = found.unpredictable.length > 0 ? this.missingBlocks(req, found.unpredictable).map(blockKey) : []
+    const missingKeys = found.unpredictable.length > 0 ? this.missingBlocks(predictor, found.unpredictable).map(blockKey) : []
     if (!found.best) {
       if (missingKeys.length > 0) throw ArchLutIncomplete(missingKeys)
       throw ArchNoFeasible(req.constraints.latencyMs, null)
@@ -269,7 +271,7 @@ export class ArchitectureRequests {
     timings.confirmMs = performance.now() - t0
 
     const arch = parseArchitectureId(chosen.c.id, space)
-    const prediction = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads).predict(arch)
+    const prediction = predictor.predict(arch)
     const latency: RequestResult['latency'] = {
       predictedMs: prediction.predictedMs ?? chosen.c.latencyMs,
       lowMs: prediction.lowMs,
@@ -310,8 +312,7 @@ export class ArchitectureRequests {
   }
 
   /** Blocks of these architectures that the LUT lacks, in the order met. */
-  private missingBlocks(req: ResolvedArchitectureRequest, ids: readonly string[]): BlockSpec[] {
-    const predictor = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads)
+  private missingBlocks(predictor: LatencyPredictor, ids: readonly string[]): BlockSpec[] {
     const out = new Map<string, BlockSpec>()
     for (const id of ids) {
       const arch = parseArchitectureId(id)

@@ -23,9 +23,8 @@ export const handleResults: Handler<'results'> = (ctx, msg, topic) => {
   const { store } = ctx
   const now = ctx.now()
   const execution = store.campaigns.execution(owner.executionId)!
+  const hardwareProfile = store.devices.get(topic.deviceId)?.hardwareProfile ?? null
   const outcome = store.transaction(() => {
-    const device = store.devices.get(topic.deviceId)
-    const hardwareProfile = device?.hardwareProfile ?? null
     const batch = { jobId: msg.jobId, seq: msg.seq, deviceId: topic.deviceId, executionId: execution.id, campaignId: execution.campaignId, hardwareProfile }
     const result = store.measurements.insertBatch(batch, msg.measurements, now)
     if (result.stored.length > 0) refreshLutRows(store.luts, hardwareProfile, result.stored, now)
@@ -37,12 +36,9 @@ export const handleResults: Handler<'results'> = (ctx, msg, topic) => {
 
   const ack = encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: msg.jobId, seqs: [msg.seq] })
   ctx.publisher.publish(topics.acks(topic.deviceId), ack).catch((err) => ctx.log.warn({ err, jobId: msg.jobId, seq: msg.seq }, 'ack publish failed'))
-  if (ctx.latency) {
-    const hardwareProfile = store.devices.get(topic.deviceId)?.hardwareProfile
-    const archs = outcome.stored.filter((m) => m.kind === 'architecture')
-    if (hardwareProfile && archs.length > 0)
-      for (const m of archs) ctx.latency.scheduleRefit({ hardwareProfile, runtime: m.runtime, threads: m.threads, backend: m.backend })
-  }
+  if (ctx.latency && hardwareProfile)
+    for (const m of outcome.stored)
+      if (m.kind === 'architecture') ctx.latency.scheduleRefit({ hardwareProfile, runtime: m.runtime, threads: m.threads, backend: m.backend })
   // Nothing stored (all duplicates) is no progress: it must not hold off the timeout of the current attempt.
   if (outcome.stored.length > 0) ctx.scheduler.onResultsStored(execution.id)
 }
