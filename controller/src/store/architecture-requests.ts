@@ -1,9 +1,9 @@
 /** Architecture requests: what was asked, where it stands, and what it found. */
 import type Database from 'better-sqlite3'
 
-export const REQUEST_STATES = ['QUEUED', 'PROFILING', 'SEARCHING', 'VERIFYING', 'SUCCEEDED', 'FAILED'] as const
+export const REQUEST_STATES = ['QUEUED', 'PROFILING', 'SEARCHING', 'FINETUNING', 'VERIFYING', 'SUCCEEDED', 'FAILED', 'CANCELED'] as const
 export type RequestState = (typeof REQUEST_STATES)[number]
-export const OPEN_REQUEST_STATES: ReadonlySet<RequestState> = new Set(['QUEUED', 'PROFILING', 'SEARCHING', 'VERIFYING'])
+export const OPEN_REQUEST_STATES: ReadonlySet<RequestState> = new Set(['QUEUED', 'PROFILING', 'SEARCHING', 'FINETUNING', 'VERIFYING'])
 
 export interface StoredRequest<Req = unknown, Progress = unknown, Result = unknown> {
   id: string
@@ -33,7 +33,7 @@ export function architectureRequestQueries(db: Database.Database) {
   const get = db.prepare<[string], Raw>(`SELECT ${COLUMNS} FROM architecture_requests WHERE id = ?`)
   const list = db.prepare<[], Raw>(`SELECT ${COLUMNS} FROM architecture_requests ORDER BY created_at DESC, id`)
   const open = db.prepare<[], { id: string }>(
-    `SELECT id FROM architecture_requests WHERE state IN ('QUEUED', 'PROFILING', 'SEARCHING', 'VERIFYING') ORDER BY created_at, id`,
+    `SELECT id FROM architecture_requests WHERE state IN ('QUEUED', 'PROFILING', 'SEARCHING', 'FINETUNING', 'VERIFYING') ORDER BY created_at, id`,
   )
   const update = db.prepare(
     `UPDATE architecture_requests SET state = @state, progress = coalesce(@progress, progress), result = coalesce(@result, result),

@@ -211,6 +211,24 @@ export const MIGRATIONS: readonly string[] = [
      measurements took a minute. */ `
   CREATE INDEX measurements_device_environment ON measurements (device_id, id) WHERE environment IS NOT NULL;
   `,
+
+  /* 6: architecture requests can fine-tune their answer (FINETUNING) and be canceled (CANCELED).
+     SQLite cannot alter a CHECK constraint, so the table is rebuilt. */ `
+  CREATE TABLE architecture_requests_v6 (
+    id          TEXT PRIMARY KEY,
+    state       TEXT NOT NULL CHECK (state IN ('QUEUED', 'PROFILING', 'SEARCHING', 'FINETUNING', 'VERIFYING', 'SUCCEEDED', 'FAILED', 'CANCELED')),
+    request     TEXT NOT NULL,
+    progress    TEXT,
+    result      TEXT,
+    error       TEXT,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+  );
+  INSERT INTO architecture_requests_v6 SELECT id, state, request, progress, result, error, created_at, updated_at FROM architecture_requests;
+  DROP TABLE architecture_requests;
+  ALTER TABLE architecture_requests_v6 RENAME TO architecture_requests;
+  CREATE INDEX architecture_requests_state ON architecture_requests (state);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
