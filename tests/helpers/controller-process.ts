@@ -39,6 +39,9 @@ export interface ControllerProcessOptions {
   logLevel?: 'trace' | 'debug' | 'info' | 'warn' | 'error'
   /** Wait until /healthz says the MQTT session is up (200), not only that HTTP answers. Default true. */
   waitMqtt?: boolean
+  /** More `controller start` flags (e.g. --ingest-group), and node flags before the script (e.g. --cpu-prof). */
+  extraArgs?: string[]
+  nodeArgs?: string[]
 }
 
 export interface ControllerProcess {
@@ -109,6 +112,8 @@ export async function startControllerProcess(opts: ControllerProcessOptions): Pr
   } else args.push('--mqtt-port', String(mqttPort))
   if (opts.insecure) args.push('--insecure')
   if (opts.apiToken) args.push('--api-token', opts.apiToken)
+  args.push(...(opts.extraArgs ?? []))
+  args.unshift(...(opts.nodeArgs ?? []))
 
   // The environment must not smuggle in a token or broker the test did not ask for.
   const env = { ...process.env }

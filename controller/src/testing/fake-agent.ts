@@ -42,6 +42,10 @@ export interface FakeAgent {
   jobs: JobMessage[]
   cancels: CancelMessage[]
   acks: AckMessage[]
+  /** Milliseconds from publishing each results batch to its first ack, in ack order (load benchmarks). */
+  ackLatencyMs: number[]
+  /** Results batches published and not acked yet. */
+  unacked(): number
   /** Publishes a raw payload on one of this device's topics. */
   publishRaw(topic: string, payload: string): Promise<void>
   measurement(key: string, threads?: number, runtime?: 'onnxruntime' | 'tfjs', kind?: Measurement['kind']): Measurement
@@ -53,8 +57,40 @@ export interface FakeAgent {
 
 const now = () => new Date().toISOString()
 
+/** What a fake agent reports for one target (also the payload of broker-only load tests). */
+export function fakeMeasurement(
+  o: Pick<FakeAgentOptions, 'latencyMs' | 'overheadMs' | 'environment'>,
+  key: string,
+  threads = 1,
+  runtime: 'onnxruntime' | 'tfjs' = 'onnxruntime',
+  kind: Measurement['kind'] = 'block',
+): Measurement {
+  const ms = kind === 'empty' ? (o.overheadMs ?? 0.005) : (o.latencyMs?.(key) ?? 1)
+  return {
+    key,
+    kind,
+    runtime,
+    backend: runtime === 'tfjs' ? 'wasm' : 'cpu',
+    threads,
+    medianMs: ms,
+    p10Ms: ms * 0.9,
+    p90Ms: ms * 1.1,
+    meanMs: ms,
+    stdMs: ms * 0.02,
+    cv: 0.02,
+    samples: 20,
+    rounds: 3,
+    noisy: false,
+    ...(o.overheadMs !== undefined && kind !== 'empty' && { overheadMs: o.overheadMs }),
+    ...o.environment?.(key),
+    time: now(),
+  }
+}
+
 export async function startFakeAgent(o: FakeAgentOptions): Promise<FakeAgent> {
   const { deviceId } = o
+  /** `${jobId} ${seq}` -> when the batch was published. */
+  const sentAt = new Map<string, number>()
   const offline = encodeMessage('status', { v: PROTOCOL_VERSION, deviceId, state: 'offline', agentVersion: 'fake-1', time: now() })
   const client = await mqtt.connectAsync(o.url, {
     clientId: `fake-agent-${deviceId}`,
@@ -68,31 +104,12 @@ export async function startFakeAgent(o: FakeAgentOptions): Promise<FakeAgent> {
     jobs: [],
     cancels: [],
     acks: [],
+    ackLatencyMs: [],
+    unacked: () => sentAt.size,
     publishRaw: async (topic, payload) => {
       await client.publishAsync(topic, payload, { qos: 1 })
     },
-    measurement: (key, threads = o.threads ?? 1, runtime = 'onnxruntime', kind = 'block') => {
-      const ms = kind === 'empty' ? (o.overheadMs ?? 0.005) : (o.latencyMs?.(key) ?? 1)
-      return {
-        key,
-        kind,
-        runtime,
-        backend: runtime === 'tfjs' ? 'wasm' : 'cpu',
-        threads,
-        medianMs: ms,
-        p10Ms: ms * 0.9,
-        p90Ms: ms * 1.1,
-        meanMs: ms,
-        stdMs: ms * 0.02,
-        cv: 0.02,
-        samples: 20,
-        rounds: 3,
-        noisy: false,
-        ...(o.overheadMs !== undefined && kind !== 'empty' && { overheadMs: o.overheadMs }),
-        ...o.environment?.(key),
-        time: now(),
-      }
-    },
+    measurement: (key, threads = o.threads ?? 1, runtime = 'onnxruntime', kind = 'block') => fakeMeasurement(o, key, threads, runtime, kind),
     stop: async () => {
       if (client.connected) await client.publishAsync(topics.status(deviceId), offline, { qos: 1, retain: true })
       await client.endAsync()
@@ -129,7 +146,9 @@ export async function startFakeAgent(o: FakeAgentOptions): Promise<FakeAgent> {
     for (let i = 0; i < todo.length; i += size) {
       const measurements = todo.slice(i, i + size).map((t) => agent.measurement(t.key, job.threads, job.runtime, t.kind))
       if (o.overheadMs !== undefined) measurements.unshift(agent.measurement(emptyKey(DEFAULT_SPACE.input), job.threads, job.runtime, 'empty'))
-      await client.publishAsync(topics.results(deviceId), encodeMessage('results', { v: PROTOCOL_VERSION, deviceId, jobId: job.jobId, seq: seq++, measurements }), { qos: 1 })
+      const batchSeq = seq++
+      sentAt.set(`${job.jobId} ${batchSeq}`, performance.now())
+      await client.publishAsync(topics.results(deviceId), encodeMessage('results', { v: PROTOCOL_VERSION, deviceId, jobId: job.jobId, seq: batchSeq, measurements }), { qos: 1 })
       await state('IN_PROGRESS', skip.size + Math.min(todo.length, i + size))
     }
     await state('SUCCEEDED')
@@ -138,7 +157,15 @@ export async function startFakeAgent(o: FakeAgentOptions): Promise<FakeAgent> {
   client.on('message', (topic, payload) => {
     if (topic === topics.acks(deviceId)) {
       const ack = decodeMessage('acks', payload)
-      if (ack.ok) agent.acks.push(ack.value)
+      if (!ack.ok) return
+      agent.acks.push(ack.value)
+      const at = performance.now()
+      for (const s of ack.value.seqs) {
+        const sent = sentAt.get(`${ack.value.jobId} ${s}`)
+        if (sent === undefined) continue
+        sentAt.delete(`${ack.value.jobId} ${s}`)
+        agent.ackLatencyMs.push(at - sent)
+      }
       return
     }
     const cmd = decodeMessage('jobs', payload)
