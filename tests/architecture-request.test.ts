@@ -11,42 +11,17 @@ import { mkdtemp, rm, stat } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
-import { architectureBlocks, blockKey, isHead, parseArchitectureId } from '@fleetnas/shared'
+import { architectureBlocks, blockKey, parseArchitectureId } from '@fleetnas/shared'
 import { startController } from '../controller/src/index.ts'
-import { api, silentLogger, waitFor } from '../controller/src/testing/harness.ts'
-import { startFakeAgent } from '../controller/src/testing/fake-agent.ts'
-import { syntheticDevice } from '../controller/src/testing/synthetic-device.ts'
-import { tinySupernet } from './helpers/supernet.ts'
+import { api, silentLogger } from '../controller/src/testing/harness.ts'
 import { decodeCheckpoint } from '../controller/src/nas/maml/checkpoint.ts'
 import { runCli } from './helpers/fleet.ts'
-
-const device = syntheticDevice({ callMs: 0.005, minBlockMs: 0.005, stepMs: 1 / 20000, inGraph: (b) => (isHead(b) ? 1 : 0.9) })
-const CALL_MS = device.callMs
-const latencyMs = device.latencyMs
+import { archDevice, startArchFleet, waitForRequest } from './helpers/arch-fleet.ts'
 
 t.test('request -> lazy profiling -> search -> confirmation -> verification -> model; kept across a restart', async (t) => {
-  const dir = await mkdtemp(join(tmpdir(), 'fleetnas-arch-'))
-  t.teardown(() => rm(dir, { recursive: true, force: true }))
-  const supernet = join(dir, 'supernet.ckpt')
-  await tinySupernet(supernet)
-
-  const config = {
-    dataDir: join(dir, 'data'),
-    httpPort: 0,
-    mqttPort: 0,
-    insecure: true,
-    supernet,
-    accuracyEstimation: { predictorSamples: 10, predictorTasks: 2 },
-  }
-  let ctl = await startController(config, { logger: silentLogger() })
-  t.teardown(() => ctl.stop())
-  const agent = await startFakeAgent({ url: ctl.mqttUrl, deviceId: 'box-1', hardwareProfile: 'box', latencyMs, overheadMs: CALL_MS, batchSize: 100 })
-  t.teardown(() => agent.stop())
-  await waitFor('device registered', () => ctl.store.devices.get('box-1')?.hardwareProfile)
-  const calib = await api(ctl, 'POST', '/v1/campaigns', { name: 'calib', calibration: { count: 14 }, targets: { devices: ['box-1'] } })
-  await waitFor('calibration done', async () => (await api(ctl, 'GET', `/v1/campaigns/${calib.json.id}`)).json.state === 'SUCCEEDED')
-  const model = (await api(ctl, 'GET', '/v1/luts/box/model')).json.model
-  const budget = [...model.points.map((p: { measuredMs: number }) => p.measuredMs)].sort((a, b) => a - b)[7]
+  const fleet = await startArchFleet(t)
+  const { dir, budget } = fleet
+  const ctl = fleet.ctl
 
   const bad = await api(ctl, 'POST', '/v1/architectures', { hardwareProfile: 'box', deviceId: 'box-1', constraints: { latencyMs: 1 }, task: { way: 3, shot: 1 } })
   t.equal(bad.status, 400)
@@ -66,16 +41,13 @@ t.test('request -> lazy profiling -> search -> confirmation -> verification -> m
   })
   t.equal(created.status, 202)
   const id = created.json.id
-  const done = await waitFor('request answered', async () => {
-    const r = (await api(ctl, 'GET', `/v1/architectures/${id}`)).json
-    return r.state === 'SUCCEEDED' || r.state === 'FAILED' ? r : undefined
-  }, 180_000)
+  const done = await waitForRequest(ctl, id)
   t.equal(done.state, 'SUCCEEDED', done.state === 'SUCCEEDED' ? 'request SUCCEEDED' : JSON.stringify(done.error))
   const r = done.result
   t.ok(r.latency.predictedMs <= budget, `predicted ${r.latency.predictedMs} ms within the ${budget} ms budget`)
   t.ok(r.latency.lowMs <= r.latency.predictedMs && r.latency.predictedMs <= r.latency.highMs, 'with its interval')
   t.ok(r.latency.measuredMs > 0, 'verified: measured whole on the device')
-  const truth = CALL_MS + latencyMs(r.architecture.id)
+  const truth = archDevice.callMs + archDevice.latencyMs(r.architecture.id)
   t.ok(Math.abs(r.latency.measuredMs - truth) < 1e-9, 'the measurement is the device\'s')
   t.same(r.architecture.blocks, architectureBlocks(parseArchitectureId(r.architecture.id)).map(blockKey))
   t.match(r.accuracy.measured, { tasks: 10 })
@@ -109,9 +81,8 @@ t.test('request -> lazy profiling -> search -> confirmation -> verification -> m
   const missing = await runCli(['arch', 'show', 'a-nope'], env)
   t.equal(missing.code, 3, 'an unknown request exits 3')
 
-  await ctl.stop()
-  ctl = await startController(config, { logger: silentLogger() })
-  const again = (await api(ctl, 'GET', `/v1/architectures/${id}`)).json
+  const restarted = await fleet.restart()
+  const again = (await api(restarted, 'GET', `/v1/architectures/${id}`)).json
   t.equal(again.state, 'SUCCEEDED', 'kept across a restart')
   t.same(again.result.architecture, r.architecture)
 })

@@ -53,6 +53,8 @@ export const ControllerConfigInputSchema = Type.Object(
           predictorSamples: Type.Optional(Type.Integer({ minimum: 10, maximum: 5000 })),
           /** Few-shot tasks per such evaluation. Default 25. */
           predictorTasks: Type.Optional(Type.Integer({ minimum: 1, maximum: 2000 })),
+          /** Threads for evaluation and fine-tuning (above 1: tasks in worker threads). Default 1. */
+          threads: Type.Optional(Type.Integer({ minimum: 1, maximum: 64 })),
         },
         { additionalProperties: false },
       ),
@@ -79,7 +81,7 @@ export interface ControllerConfig {
   campaignDefaults: { executionTimeoutMs: number; maxRetries: number }
   schedulerIntervalMs: number
   supernet?: string
-  accuracyEstimation: { predictorSamples: number; predictorTasks: number }
+  accuracyEstimation: { predictorSamples: number; predictorTasks: number; threads: number }
 }
 
 export const CONFIG_DEFAULTS = {
@@ -128,6 +130,7 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}, env: 
     accuracyEstimation: {
       predictorSamples: input.accuracyEstimation?.predictorSamples ?? CONFIG_DEFAULTS.predictorSamples,
       predictorTasks: input.accuracyEstimation?.predictorTasks ?? CONFIG_DEFAULTS.predictorTasks,
+      threads: input.accuracyEstimation?.threads ?? 1,
     },
   }
 }

@@ -14,7 +14,7 @@ import { createDispatcher } from './mqtt/dispatcher.ts'
 import { Scheduler } from './campaigns/scheduler.ts'
 import { LatencyModels } from './latency/service.ts'
 import { ArchitectureRequests } from './architectures/service.ts'
-import { openSupernetSource, supernetExists } from './architectures/supernet-source.ts'
+import { openSupernetSource, checkpointExists } from './architectures/supernet-source.ts'
 import { buildHttpServer } from './http/server.ts'
 import { loadOrCreateApiToken } from './api-token.ts'
 import { REFUSED_COUNTER } from './metrics.ts'
@@ -122,7 +122,7 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
       dispatch(topic, payload, retained)
       events.afterMessage(topic)
     }
-    if (config.supernet && !(await supernetExists(config.supernet))) throw ConfigInvalid([`supernet: no checkpoint at ${config.supernet}`])
+    if (config.supernet && !(await checkpointExists(config.supernet))) throw ConfigInvalid([`supernet: no checkpoint at ${config.supernet}`])
     const accuracy = config.supernet ? await openSupernetSource(config.supernet, { ...config.accuracyEstimation, log }) : undefined
     const architectures = new ArchitectureRequests({ store, scheduler, latency, accuracy, log, onChange: (id) => events.architecture(id) })
     cleanup.push(() => architectures.stop())

@@ -86,6 +86,17 @@ export const ArchRequestNotDone = defineError(
   409,
   (id: string, state: string) => `architecture request ${id} is ${state}; its model is there once it has SUCCEEDED`,
 )
+export const ArchRequestFinished = defineError(
+  'FLEETNAS_ERR_ARCH_REQUEST_FINISHED',
+  409,
+  (id: string, state: string) => `architecture request ${id} is already ${state} and cannot be canceled`,
+)
+export const ArchArtifactMissing = defineError(
+  'FLEETNAS_ERR_ARCH_ARTIFACT_MISSING',
+  410,
+  (id: string, path: string) =>
+    `architecture request ${id} was fine-tuned, but its weights (${path}) are gone from the controller's data directory; request it again to fine-tune anew`,
+)
 export const ArchLutIncomplete = defineError(
   'FLEETNAS_ERR_ARCH_LUT_INCOMPLETE',
   409,

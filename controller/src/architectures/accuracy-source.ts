@@ -1,7 +1,8 @@
 /**
  * Where an architecture request's accuracy comes from: a meta-trained supernet. The search ranks
  * thousands of candidates with a predictor fitted on real few-shot evaluations of sub-networks,
- * confirms the best few for real, and exports the chosen one with its inherited weights.
+ * confirms the best few for real, optionally fine-tunes the chosen one alone, and exports it with
+ * its inherited (or fine-tuned) weights.
  */
 import type { AccuracyPredictor } from '../nas/search/accuracy-predictor.ts'
 
@@ -17,15 +18,30 @@ export interface MeasuredAccuracy {
   tasks: number
 }
 
+export interface FinetuneOptions {
+  /** MAML meta-iterations of the sub-network alone, from its inherited weights. */
+  iterations: number
+  /** Checkpoint file written as it goes; a run finds it there after a restart and continues. */
+  path: string
+  onProgress?: (done: number, total: number) => void
+  /** Stops after the current iteration (the checkpoint is still written). */
+  signal?: AbortSignal
+}
+
 export interface AccuracySource {
   /** What the figures come from, e.g. the supernet checkpoint's path and training. */
   describe(): { checkpoint: string; iterations: number }
   /** A predictor for tasks of this shape (fitted once, then cached). */
   predictor(task: FewShotTask, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<AccuracyPredictor>
-  /** Real few-shot evaluation of one sub-network with its inherited weights. */
-  evaluate(architectureId: string, task: FewShotTask & { tasks: number }, signal?: AbortSignal): Promise<MeasuredAccuracy>
+  /**
+   * Real few-shot evaluation of one sub-network, with its inherited weights or those of a fine-tuned
+   * checkpoint (`weights`, what `finetune` wrote); the same tasks either way, so the two compare.
+   */
+  evaluate(architectureId: string, task: FewShotTask & { tasks: number }, weights?: string): Promise<MeasuredAccuracy>
+  /** Meta-trains the sub-network alone from its inherited weights, with the supernet's recipe and data. */
+  finetune(architectureId: string, opts: FinetuneOptions): Promise<{ iterations: number; trainMs: number }>
   /** The sub-network as an ONNX inference model (batch x classes logits) with its weights. */
-  exportModel(architectureId: string, way: number): Promise<Uint8Array>
+  exportModel(architectureId: string, way: number, weights?: string): Promise<Uint8Array>
   /** The sub-network as a MAML checkpoint at `way` classes (what `fleetnas adapt` and `meta-eval` take). */
-  exportCheckpoint(architectureId: string, way: number): Uint8Array
+  exportCheckpoint(architectureId: string, way: number, weights?: string): Promise<Uint8Array>
 }

@@ -36,6 +36,11 @@ export const ArchitectureRequestInputSchema = Type.Object(
     confirm: Type.Optional(Type.Integer({ minimum: 1, maximum: 20 })),
     /** Few-shot tasks per confirmation (default 100). */
     confirmTasks: Type.Optional(Type.Integer({ minimum: 10, maximum: 2000 })),
+    /**
+     * Meta-iterations that fine-tune the chosen sub-network alone from its inherited weights (the
+     * supernet's recipe and data; default 0 = serve the inherited weights).
+     */
+    finetune: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
     /** Measure the chosen architecture whole on an online device of the class (default false). */
     verify: Type.Optional(Type.Boolean()),
   },
@@ -54,5 +59,6 @@ export interface ResolvedArchitectureRequest {
   search: { population?: number; generations?: number; seed: number }
   confirm: number
   confirmTasks: number
+  finetune: number
   verify: boolean
 }

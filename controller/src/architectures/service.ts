@@ -3,12 +3,14 @@
  * device class". One request at a time, in order, each through:
  *   QUEUED -> SEARCHING (accuracy predictor for the task, genetic search against the LUT's latency
  *   model) [-> PROFILING (blocks the LUT lacks, on an online device of the class) -> SEARCHING]
- *   -> confirmation of the best few by real few-shot evaluation [-> VERIFYING (measured whole on an
- *   online device)] -> SUCCEEDED, or FAILED with a catalogue error.
+ *   -> confirmation of the best few by real few-shot evaluation [-> FINETUNING (the chosen one
+ *   meta-trained alone)] [-> VERIFYING (measured whole on an online device)] -> SUCCEEDED, or FAILED
+ *   with a catalogue error, or CANCELED.
  * Everything lives in the store; `start()` after a restart runs the open requests again (the search
- * is seeded, so it finds the same answer).
+ * is seeded, so it finds the same answer, and fine-tuning continues from its checkpoint).
  */
 import crypto from 'node:crypto'
+import { dirname, join } from 'node:path'
 import {
   architectureBlocks,
   architectureParams,
@@ -28,17 +30,20 @@ import { spaceOperators } from '../nas/search/operators.ts'
 import {
   ArchLutIncomplete,
   ArchNoFeasible,
+  ArchArtifactMissing,
   ArchNoSupernet,
+  ArchRequestFinished,
   ArchRequestInvalid,
   ArchRequestNotDone,
   ArchRequestNotFound,
   DeviceNotFound,
 } from '../errors.ts'
+import { checkpointExists } from './supernet-source.ts'
 import type { AccuracySource, MeasuredAccuracy } from './accuracy-source.ts'
 import type { ArchitectureRequestInput, ResolvedArchitectureRequest } from './input.ts'
 
 export interface RequestProgress {
-  phase: 'queued' | 'estimating accuracy' | 'searching' | 'profiling missing blocks' | 'confirming' | 'verifying'
+  phase: 'queued' | 'estimating accuracy' | 'searching' | 'profiling missing blocks' | 'confirming' | 'fine-tuning' | 'verifying'
   generation?: number
   generations?: number
   evaluated?: number
@@ -58,13 +63,16 @@ export interface RequestResult {
   architecture: { id: string; blocks: string[] }
   params: number
   latency: { predictedMs: number; lowMs: number | null; highMs: number | null; model: string; measuredMs: number | null; verifyCampaignId?: string }
-  accuracy: { predicted: number; measured: MeasuredAccuracy | null }
+  /** Predicted by the search, measured with the inherited weights, and after fine-tuning (same tasks). */
+  accuracy: { predicted: number; measured: MeasuredAccuracy | null; finetuned?: MeasuredAccuracy }
+  /** Present when the request fine-tuned its answer: the model and checkpoint carry these weights. */
+  finetune?: { iterations: number }
   /** Accuracy-latency Pareto front of the search (predicted figures). */
   front: FrontPoint[]
   /** Candidates the LUT could not predict (blocks missing and not profiled). */
   unconsidered: { architectures: number; missingBlocks: string[] }
   search: { evaluated: number; infeasible: number; unpredictable: number; generations: number }
-  timings: { predictorMs: number; searchMs: number; profilingMs: number; confirmMs: number; verifyMs: number }
+  timings: { predictorMs: number; searchMs: number; profilingMs: number; confirmMs: number; finetuneMs: number; verifyMs: number }
   supernet: { checkpoint: string; iterations: number }
 }
 
@@ -84,11 +92,15 @@ export interface ArchitectureRequestsOptions {
   now?: () => Date
   /** Told the id of a request that was created or changed (the /v1/events stream). */
   onChange?: (requestId: string) => void
+  /** Where fine-tuned weights are kept, one checkpoint per request (default: `architectures/` beside the store's file). */
+  artifactsDir?: string
 }
 
 export class ArchitectureRequests {
   private queue: Promise<void> = Promise.resolve()
   private readonly stopping = new AbortController()
+  /** The running request's cancel switch and the campaign it waits on, if any. */
+  private running: { id: string; cancel: AbortController; campaignId?: string } | undefined
   private readonly now: () => Date
 
   constructor(private readonly opts: ArchitectureRequestsOptions) {
@@ -131,15 +143,50 @@ export class ArchitectureRequests {
     return this.opts.store.architectureRequests.list() as RequestView[]
   }
 
-  /** The chosen sub-network with its meta-trained weights: an ONNX model, or a checkpoint for `fleetnas adapt`. */
-  async artifact(id: string, kind: 'onnx' | 'checkpoint'): Promise<{ architectureId: string; way: number; bytes: Uint8Array }> {
+  /**
+   * Stops a request: a queued one never runs; a running one stops at its next step (a search
+   * generation, a confirmation, a fine-tuning iteration) and the campaign it waits on is canceled.
+   */
+  cancel(id: string): RequestView {
+    const r = this.view(id)
+    if (TERMINAL.has(r.state)) throw ArchRequestFinished(id, r.state)
+    this.update(id, 'CANCELED', { error: { code: 'FLEETNAS_ERR_ARCH_REQUEST_CANCELED', message: 'canceled by a user' } })
+    const running = this.running
+    if (running?.id === id) {
+      running.cancel.abort()
+      if (running.campaignId) this.cancelCampaignQuietly(running.campaignId)
+    }
+    this.opts.log.info({ requestId: id }, 'architecture request canceled')
+    return this.view(id)
+  }
+
+  /** The chosen sub-network with its meta-trained (or fine-tuned) weights: an ONNX model, or a checkpoint for `fleetnas adapt`. */
+  async artifact(id: string, kind: 'onnx' | 'checkpoint'): Promise<{ architectureId: string; way: number; finetuned: boolean; bytes: Uint8Array }> {
     const r = this.view(id)
     if (r.state !== 'SUCCEEDED' || !r.result) throw ArchRequestNotDone(id, r.state)
     if (!this.opts.accuracy) throw ArchNoSupernet()
     const { way } = r.request.task
     const archId = r.result.architecture.id
-    const bytes = kind === 'onnx' ? await this.opts.accuracy.exportModel(archId, way) : this.opts.accuracy.exportCheckpoint(archId, way)
-    return { architectureId: archId, way, bytes }
+    let weights: string | undefined
+    if (r.result.finetune) {
+      weights = this.finetunedPath(id)
+      if (!(await checkpointExists(weights))) throw ArchArtifactMissing(id, weights)
+    }
+    const source = this.opts.accuracy
+    const bytes = kind === 'onnx' ? await source.exportModel(archId, way, weights) : await source.exportCheckpoint(archId, way, weights)
+    return { architectureId: archId, way, finetuned: weights !== undefined, bytes }
+  }
+
+  private finetunedPath(id: string): string {
+    return join(this.opts.artifactsDir ?? join(dirname(this.opts.store.file), 'architectures'), `${id}.finetuned.ckpt`)
+  }
+
+  private cancelCampaignQuietly(campaignId: string): void {
+    try {
+      this.opts.scheduler.cancelCampaign(campaignId)
+    } catch (err) {
+      this.opts.log.debug({ err, campaignId }, 'campaign of a canceled request had already ended')
+    }
   }
 
   private resolve(input: ArchitectureRequestInput): ResolvedArchitectureRequest {
@@ -163,6 +210,7 @@ export class ArchitectureRequests {
       search: { ...input.search, seed: input.search?.seed ?? 1 },
       confirm: input.confirm ?? 3,
       confirmTasks: input.confirmTasks ?? 100,
+      finetune: input.finetune ?? 0,
       verify: input.verify ?? false,
     }
   }
@@ -179,29 +227,38 @@ export class ArchitectureRequests {
   private async run(id: string): Promise<void> {
     if (this.stopping.signal.aborted) return
     const r = this.view(id)
+    if (TERMINAL.has(r.state)) return // canceled while queued
+    const cancel = new AbortController()
+    this.running = { id, cancel }
+    const canceled = () => cancel.signal.aborted || this.view(id).state === 'CANCELED'
     try {
-      const result = await this.answer(id, r.request)
-      if (this.stopping.signal.aborted) return // picked up again on the next start
+      const result = await this.answer(id, r.request, AbortSignal.any([this.stopping.signal, cancel.signal]))
+      if (this.stopping.signal.aborted || canceled()) return // picked up again on the next start, or canceled
       this.update(id, 'SUCCEEDED', { result, progress: { phase: 'verifying', done: 1, total: 1 } })
       this.opts.log.info({ requestId: id, architecture: result.architecture.id, latencyMs: result.latency.predictedMs }, 'architecture request answered')
     } catch (e) {
-      if (this.stopping.signal.aborted) return
+      if (this.stopping.signal.aborted || canceled()) return
       const error = isFleetnasError(e) ? { code: e.code, message: e.message } : { code: 'FLEETNAS_ERR_INTERNAL', message: (e as Error).message }
       this.update(id, 'FAILED', { error })
       this.opts.log.warn({ requestId: id, error }, 'architecture request failed')
+    } finally {
+      this.running = undefined
     }
   }
 
-  private async answer(id: string, req: ResolvedArchitectureRequest): Promise<RequestResult> {
+  private async answer(id: string, req: ResolvedArchitectureRequest, signal: AbortSignal): Promise<RequestResult> {
     const source = this.opts.accuracy
     if (!source) throw ArchNoSupernet()
-    const signal = this.stopping.signal
-    const timings = { predictorMs: 0, searchMs: 0, profilingMs: 0, confirmMs: 0, verifyMs: 0 }
+    // Progress writes after a cancel would overwrite its CANCELED state.
+    const update: typeof this.update = (...args) => {
+      if (!signal.aborted) this.update(...args)
+    }
+    const timings = { predictorMs: 0, searchMs: 0, profilingMs: 0, confirmMs: 0, finetuneMs: 0, verifyMs: 0 }
     const space = DEFAULT_SPACE
 
     let t0 = performance.now()
-    this.update(id, 'SEARCHING', { progress: { phase: 'estimating accuracy' } })
-    const accuracy = await source.predictor(req.task, (done, total) => this.update(id, 'SEARCHING', { progress: { phase: 'estimating accuracy', done, total } }), signal)
+    update(id, 'SEARCHING', { progress: { phase: 'estimating accuracy' } })
+    const accuracy = await source.predictor(req.task, (done, total) => update(id, 'SEARCHING', { progress: { phase: 'estimating accuracy', done, total } }), signal)
     timings.predictorMs = performance.now() - t0
 
     const ops = spaceOperators(space)
@@ -224,7 +281,7 @@ export class ArchitectureRequests {
         {
           settings: { ...(req.search.population && { population: req.search.population }), ...(req.search.generations !== undefined && { generations: req.search.generations }), seed: req.search.seed },
           signal,
-          onGeneration: (p) => this.update(id, 'SEARCHING', { progress: { phase: 'searching', generation: p.generation, generations: p.generations, evaluated: p.counts.evaluated } }),
+          onGeneration: (p) => update(id, 'SEARCHING', { progress: { phase: 'searching', generation: p.generation, generations: p.generations, evaluated: p.counts.evaluated } }),
         },
       )
       timings.searchMs += performance.now() - started
@@ -245,10 +302,11 @@ export class ArchitectureRequests {
         runtimes: [req.runtime],
         threads: [req.threads],
       }).id
-      this.update(id, 'PROFILING', { progress: { phase: 'profiling missing blocks', campaignId, total: Math.min(missing.length, LAZY_PROFILING_MAX_BLOCKS) } })
+      this.watchCampaign(id, campaignId)
+      update(id, 'PROFILING', { progress: { phase: 'profiling missing blocks', campaignId, total: Math.min(missing.length, LAZY_PROFILING_MAX_BLOCKS) } })
       await this.waitForCampaign(campaignId, signal)
       timings.profilingMs += performance.now() - t0
-      this.update(id, 'SEARCHING', { progress: { phase: 'searching' } })
+      update(id, 'SEARCHING', { progress: { phase: 'searching' } })
       found = await search()
     }
     const missingKeys = found.unpredictable.length > 0 ? this.missingBlocks(predictor, found.unpredictable).map(blockKey) : []
@@ -263,12 +321,35 @@ export class ArchitectureRequests {
     if (!shortlist.some((c) => c.id === found.best!.id)) shortlist.unshift(found.best)
     const confirmed: { c: Candidate; m: MeasuredAccuracy }[] = []
     for (const [i, c] of shortlist.entries()) {
-      this.update(id, 'SEARCHING', { progress: { phase: 'confirming', done: i, total: shortlist.length } })
-      confirmed.push({ c, m: await source.evaluate(c.id, { ...req.task, tasks: req.confirmTasks }, signal) })
+      if (signal.aborted) throw new Error('stopped while confirming')
+      update(id, 'SEARCHING', { progress: { phase: 'confirming', done: i, total: shortlist.length } })
+      confirmed.push({ c, m: await source.evaluate(c.id, { ...req.task, tasks: req.confirmTasks }) })
     }
     confirmed.sort((a, b) => b.m.mean - a.m.mean)
     const chosen = confirmed[0]
     timings.confirmMs = performance.now() - t0
+
+    let finetuned: MeasuredAccuracy | undefined
+    if (req.finetune > 0) {
+      t0 = performance.now()
+      const path = this.finetunedPath(id)
+      const total = req.finetune
+      update(id, 'FINETUNING', { progress: { phase: 'fine-tuning', done: 0, total } })
+      let shown = 0
+      await source.finetune(chosen.c.id, {
+        iterations: total,
+        path,
+        signal,
+        onProgress: (done) => {
+          // About a hundred progress writes per run, not one per iteration.
+          if (done - shown >= Math.max(1, total / 100) || done === total) update(id, 'FINETUNING', { progress: { phase: 'fine-tuning', done: (shown = done), total } })
+        },
+      })
+      if (signal.aborted) throw new Error('stopped while fine-tuning')
+      update(id, 'FINETUNING', { progress: { phase: 'fine-tuning', done: total, total } })
+      finetuned = await source.evaluate(chosen.c.id, { ...req.task, tasks: req.confirmTasks }, path)
+      timings.finetuneMs = performance.now() - t0
+    }
 
     const arch = parseArchitectureId(chosen.c.id, space)
     const prediction = predictor.predict(arch)
@@ -291,7 +372,8 @@ export class ArchitectureRequests {
           runtimes: [req.runtime],
           threads: [req.threads],
         }).id
-        this.update(id, 'VERIFYING', { progress: { phase: 'verifying', campaignId } })
+        this.watchCampaign(id, campaignId)
+        update(id, 'VERIFYING', { progress: { phase: 'verifying', campaignId } })
         await this.waitForCampaign(campaignId, signal)
         latency.measuredMs = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads).predict(arch).measuredMs
         latency.verifyCampaignId = campaignId
@@ -302,7 +384,8 @@ export class ArchitectureRequests {
       architecture: { id: chosen.c.id, blocks: architectureBlocks(arch).map(blockKey) },
       params: chosen.c.params,
       latency,
-      accuracy: { predicted: chosen.c.accuracy, measured: chosen.m },
+      accuracy: { predicted: chosen.c.accuracy, measured: chosen.m, ...(finetuned && { finetuned }) },
+      ...(req.finetune > 0 && { finetune: { iterations: req.finetune } }),
       front: found.front.map((c) => ({ id: c.id, latencyMs: c.latencyMs, accuracy: c.accuracy, params: c.params })),
       unconsidered: { architectures: found.unpredictable.length, missingBlocks: missingKeys.slice(0, 200) },
       search: { evaluated: found.counts.evaluated, infeasible: found.counts.infeasible, unpredictable: found.counts.unpredictable, generations: found.generations },
@@ -327,6 +410,11 @@ export class ArchitectureRequests {
     const devices = this.opts.store.devices
     if (req.deviceId !== null) return devices.get(req.deviceId)?.status === 'online' ? req.deviceId : undefined
     return devices.listByProfile(req.hardwareProfile).find((d) => d.status === 'online')?.id
+  }
+
+  /** A cancel of request `id` also cancels this campaign. */
+  private watchCampaign(id: string, campaignId: string): void {
+    if (this.running?.id === id) this.running.campaignId = campaignId
   }
 
   private async waitForCampaign(campaignId: string, signal: AbortSignal): Promise<void> {

@@ -4,16 +4,23 @@
  * built-in glyphs otherwise). Per task shape, a ridge predictor is fitted once on real few-shot
  * evaluations of a seeded sample of sub-networks (the largest and smallest among them) and kept
  * beside the checkpoint; the search ranks with it, and the best few are evaluated for real.
+ * Fine-tuning meta-trains the chosen sub-network alone (first-order MAML from its inherited
+ * weights, the supernet's task shape and rates) on the training split of the same data.
  */
-import { readFile, stat } from 'node:fs/promises'
-import { buildArchitectureModel, createRng, sampleArchitectures, type Architecture } from '@fleetnas/shared'
+import { mkdir, readFile, stat } from 'node:fs/promises'
+import { dirname } from 'node:path'
+import { architectureId, buildArchitectureModel, createRng, parseArchitectureId, sampleArchitectures, type Architecture } from '@fleetnas/shared'
 import type { Logger } from 'pino'
 import { createTaskSampler, type FewShotDataset, type Split } from '../nas/data/index.ts'
 import { createNetwork, TrainingEngine } from '../nas/engine/engine.ts'
 import { exportParamSource } from '../nas/engine/export.ts'
-import { encodeCheckpoint, writeFileAtomic } from '../nas/maml/checkpoint.ts'
+import { encodeCheckpoint, loadCheckpoint, writeFileAtomic, type Checkpoint } from '../nas/maml/checkpoint.ts'
+import { metaEvaluate } from '../nas/maml/evaluate.ts'
+import { metaTrain } from '../nas/maml/meta-train.ts'
+import { withWay } from '../nas/maml/with-way.ts'
 import { accuracyPredictorFromJson, fitAccuracyPredictor, type AccuracyPredictor, type AccuracySample } from '../nas/search/accuracy-predictor.ts'
 import { evaluateSubnet, loadSupernetCheckpoint, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
+import { SUBNET_OPTIMIZATION } from '../nas/supernet/sessions.ts'
 import { openChosenDataset, readRunRecord, type DatasetChoice } from '../nas/maml/run-record.ts'
 import type { AccuracySource, FewShotTask, MeasuredAccuracy } from './accuracy-source.ts'
 
@@ -24,6 +31,8 @@ export interface SupernetSourceOptions {
   predictorTasks?: number
   /** Query images per class in evaluation tasks (default 5). */
   query?: number
+  /** Threads for evaluation and fine-tuning (above 1: tasks in worker threads; default 1). */
+  threads?: number
   log?: Logger
 }
 
@@ -45,9 +54,19 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
   const predictors = new Map<string, Promise<AccuracyPredictor>>()
   const predictorFile = (task: FewShotTask) => `${checkpointPath}.predictor-${task.way}w${task.shot}s-i${ck.iteration}.json`
 
+  const threads = opts.threads ?? 1
   const evaluate = async (id: string | Architecture, task: FewShotTask & { tasks: number }, seed = 0): Promise<MeasuredAccuracy> => {
-    const r = await evaluateSubnet(ck, id, { sampler: sampler(task), way: task.way, tasks: task.tasks, seed })
+    const r = await evaluateSubnet(ck, id, { sampler: sampler(task), way: task.way, tasks: task.tasks, seed, threads })
     return { mean: r.accuracy, ci95: r.ci95, tasks: r.tasks }
+  }
+
+  /** The sub-network's weights at `way` classes: inherited, or a fine-tuned checkpoint's. */
+  const weightsOf = async (id: string, way: number, weights?: string): Promise<Checkpoint> => {
+    if (weights === undefined) return subnetCheckpoint(ck, id, { way })
+    const tuned = await loadCheckpoint(weights)
+    if (tuned.architectureId !== architectureId(parseArchitectureId(id, ck.space)))
+      throw new Error(`${weights} holds ${tuned.architectureId}, not ${id}`)
+    return withWay(tuned, way)
   }
 
   const fitPredictor = async (task: FewShotTask, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<AccuracyPredictor> => {
@@ -85,11 +104,40 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
       }
       return p
     },
-    evaluate: (id, task) => evaluate(id, task, 1_000_000),
-    exportCheckpoint: (id, way) => encodeCheckpoint(subnetCheckpoint(ck, id, { way })),
-    async exportModel(id, way) {
+    async evaluate(id, task, weights) {
+      // One seed for confirmations, inherited or fine-tuned: the same tasks, so the figures compare.
+      const seed = 1_000_000
+      if (weights === undefined) return evaluate(id, task, seed)
+      const r = await metaEvaluate(await weightsOf(id, task.way, weights), sampler(task), { tasks: task.tasks, seed, threads, graphOptimizationLevel: SUBNET_OPTIMIZATION })
+      return { mean: r.accuracy, ci95: r.ci95, tasks: r.tasks }
+    },
+    async finetune(id, f) {
+      const c = ck.config
+      const start = subnetCheckpoint(ck, id)
+      const resumeFrom = (await checkpointExists(f.path)) ? f.path : { ...start, iteration: 0 }
+      await mkdir(dirname(f.path), { recursive: true })
+      const train = createTaskSampler(dataset, { way: c.way, shot: c.shot, query: c.query, split: 'train' })
+      const started = performance.now()
+      const done = await metaTrain({
+        arch: start.arch,
+        space: start.space,
+        sampler: train,
+        way: c.way,
+        shot: c.shot,
+        query: c.query,
+        iterations: f.iterations,
+        threads,
+        resumeFrom,
+        checkpoint: { path: f.path, every: 50 },
+        onProgress: (p) => f.onProgress?.(p.iteration, p.iterations),
+        ...(f.signal && { signal: f.signal }),
+      })
+      return { iterations: done.iteration, trainMs: performance.now() - started }
+    },
+    exportCheckpoint: async (id, way, weights) => encodeCheckpoint(await weightsOf(id, way, weights)),
+    async exportModel(id, way, weights) {
       // Inference BN needs statistics: those of one batch of real images, as training used.
-      const sub = subnetCheckpoint(ck, id, { way })
+      const sub = await weightsOf(id, way, weights)
       const net = createNetwork(sub.arch, sub.space)
       const batch = sampler({ way, shot: 1 }).sample(createRng(`export/${id}`))
       const engine = new TrainingEngine({ threads: 1 })
@@ -104,7 +152,7 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
 }
 
 /** Whether a checkpoint file is there (for a clear error before anything is loaded). */
-export async function supernetExists(path: string): Promise<boolean> {
+export async function checkpointExists(path: string): Promise<boolean> {
   return stat(path).then(
     (s) => s.isFile(),
     () => false,

@@ -187,6 +187,7 @@ export function buildProgram(): Command {
       .option('--generations <n>', 'search generations', int('--generations'))
       .option('--seed <n>', 'search seed', int('--seed'))
       .option('--confirm <n>', 'candidates whose accuracy is confirmed by real evaluation', int('--confirm'))
+      .option('--finetune <iterations>', 'meta-train the answer alone for N iterations from its inherited weights (the model carries the result)', int('--finetune'))
       .option('--verify', 'measure the answer whole on an online device of the class', false)
       .option('--watch', 'follow the request to its end'),
   ).action(async (o) => {
@@ -211,6 +212,10 @@ export function buildProgram(): Command {
       print(o.json ? JSON.stringify(r, null, 2) : describeRequest(r))
     },
   )
+  apiOptions(arch.command('cancel').description('cancel a queued or running request').argument('<id>')).action(async (id, o) => {
+    const { cancelRequest } = await import('./commands/arch.ts')
+    print(await cancelRequest(client(o), id))
+  })
   apiOptions(
     arch
       .command('export')

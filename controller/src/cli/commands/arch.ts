@@ -1,4 +1,4 @@
-/** `fleetnas arch request|show|list|export`: architecture requests through the HTTP API. */
+/** `fleetnas arch request|show|list|cancel|export`: architecture requests through the HTTP API. */
 import { writeFile } from 'node:fs/promises'
 import { InvalidSpec } from '@fleetnas/shared'
 import type { ApiClient } from '../api-client.ts'
@@ -17,7 +17,14 @@ export interface ArchRequestOptions {
   generations?: number
   seed?: number
   confirm?: number
+  finetune?: number
   verify?: boolean
+}
+
+interface MeasuredAccuracy {
+  mean: number
+  ci95: number
+  tasks: number
 }
 
 interface RequestView {
@@ -29,17 +36,18 @@ interface RequestView {
     architecture: { id: string; blocks: string[] }
     params: number
     latency: { predictedMs: number; lowMs: number | null; highMs: number | null; model: string; measuredMs: number | null }
-    accuracy: { predicted: number; measured: { mean: number; ci95: number; tasks: number } | null }
+    accuracy: { predicted: number; measured: MeasuredAccuracy | null; finetuned?: MeasuredAccuracy }
+    finetune?: { iterations: number }
     front: { id: string; latencyMs: number; accuracy: number; params: number }[]
     unconsidered: { architectures: number; missingBlocks: string[] }
     search: { evaluated: number; generations: number }
-    timings: { predictorMs: number; searchMs: number; profilingMs: number; confirmMs: number; verifyMs: number }
+    timings: { predictorMs: number; searchMs: number; profilingMs: number; confirmMs: number; finetuneMs?: number; verifyMs: number }
   } | null
   error: { code: string; message: string } | null
   createdAt: string
 }
 
-export const TERMINAL_REQUEST_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED'])
+export const TERMINAL_REQUEST_STATES: ReadonlySet<string> = new Set(['SUCCEEDED', 'FAILED', 'CANCELED'])
 
 export function buildArchRequestBody(o: ArchRequestOptions): Record<string, unknown> {
   if ((o.profile === undefined) === (o.device === undefined)) throw InvalidSpec('give either --profile NAME or --device ID')
@@ -55,6 +63,7 @@ export function buildArchRequestBody(o: ArchRequestOptions): Record<string, unkn
     task: { way: o.way, shot: o.shot },
     ...(Object.keys(search).length > 0 && { search }),
     ...(o.confirm !== undefined && { confirm: o.confirm }),
+    ...(o.finetune !== undefined && { finetune: o.finetune }),
     ...(o.verify && { verify: true }),
   }
 }
@@ -79,16 +88,22 @@ export function describeRequest(r: RequestView): string {
   if (!r.result) return head
   const x = r.result
   const l = x.latency
+  const accuracy = (m: MeasuredAccuracy) => `${pct(m.mean)} ± ${pct(m.ci95)} over ${m.tasks} tasks`
+  const seconds = (v: number | undefined) => `${((v ?? 0) / 1000).toFixed(1)} s`
   const lines = [
     head,
     `  architecture  ${x.architecture.id}  (${x.params.toLocaleString('en-US')} parameters)`,
     `  latency       predicted ${ms(l.predictedMs)} ms${l.lowMs !== null && l.highMs !== null ? ` (95%: ${ms(l.lowMs)}..${ms(l.highMs)})` : ''}, ${l.model} model` +
       (l.measuredMs !== null ? `; measured ${ms(l.measuredMs)} ms` : ''),
-    `  accuracy      ${x.accuracy.measured ? `${pct(x.accuracy.measured.mean)} ± ${pct(x.accuracy.measured.ci95)} over ${x.accuracy.measured.tasks} tasks` : '-'} (predicted ${pct(x.accuracy.predicted)})`,
-    `  search        ${x.search.evaluated} candidates, ${x.search.generations} generations in ${(x.timings.searchMs / 1000).toFixed(1)} s` +
-      ` (accuracy predictor ${(x.timings.predictorMs / 1000).toFixed(1)} s, confirmation ${(x.timings.confirmMs / 1000).toFixed(1)} s` +
-      `${x.timings.profilingMs ? `, profiling ${(x.timings.profilingMs / 1000).toFixed(1)} s` : ''}${x.timings.verifyMs ? `, verification ${(x.timings.verifyMs / 1000).toFixed(1)} s` : ''})`,
+    `  accuracy      ${x.accuracy.measured ? accuracy(x.accuracy.measured) : '-'} with inherited weights (predicted ${pct(x.accuracy.predicted)})`,
   ]
+  if (x.finetune && x.accuracy.finetuned)
+    lines.push(`  fine-tuned    ${accuracy(x.accuracy.finetuned)} after ${x.finetune.iterations} iterations (${seconds(x.timings.finetuneMs)}); the model carries these weights`)
+  lines.push(
+    `  search        ${x.search.evaluated} candidates, ${x.search.generations} generations in ${seconds(x.timings.searchMs)}` +
+      ` (accuracy predictor ${seconds(x.timings.predictorMs)}, confirmation ${seconds(x.timings.confirmMs)}` +
+      `${x.timings.profilingMs ? `, profiling ${seconds(x.timings.profilingMs)}` : ''}${x.timings.verifyMs ? `, verification ${seconds(x.timings.verifyMs)}` : ''})`,
+  )
   if (x.unconsidered.architectures > 0)
     lines.push(`  not considered: ${x.unconsidered.architectures} candidates whose blocks the LUT lacks (${x.unconsidered.missingBlocks.length} blocks; no device of the class online to profile them)`)
   lines.push('', 'Pareto front (predicted):', table(['ARCHITECTURE', 'LATENCY MS', 'ACCURACY', 'PARAMS'], x.front.map((f) => [f.id, ms(f.latencyMs), pct(f.accuracy), f.params])))
@@ -115,6 +130,11 @@ export async function watchRequest(api: ApiClient, id: string, opts: { intervalM
     if (TERMINAL_REQUEST_STATES.has(r.state)) return r
     await new Promise((res) => setTimeout(res, opts.intervalMs ?? 500))
   }
+}
+
+export async function cancelRequest(api: ApiClient, id: string): Promise<string> {
+  const r = await api.post<RequestView>(`/v1/architectures/${encodeURIComponent(id)}/cancel`)
+  return `architecture request ${r.id} ${r.state.toLowerCase()}`
 }
 
 export async function exportArchitecture(api: ApiClient, id: string, o: { out: string; checkpoint?: boolean }): Promise<string> {

@@ -13,7 +13,7 @@ const Json = Type.Unknown()
 
 const RequestSchema = Type.Object({
   id: Type.String(),
-  state: Type.String({ description: 'QUEUED, PROFILING, SEARCHING, VERIFYING, SUCCEEDED or FAILED' }),
+  state: Type.String({ description: 'QUEUED, SEARCHING, PROFILING, FINETUNING, VERIFYING, SUCCEEDED, FAILED or CANCELED' }),
   request: Json,
   progress: Json,
   result: Json,
@@ -53,19 +53,33 @@ export const architecturesPlugin: FastifyPluginAsyncTypebox = async (app) => {
     async (req) => app.architectures.view(req.params.id),
   )
 
+  app.post(
+    '/architectures/:id/cancel',
+    {
+      schema: {
+        tags: ['architectures'],
+        summary: 'Cancel a request: a queued one never runs, a running one stops at its next step (with the campaign it waits on)',
+        params: IdParams,
+        response: { 200: RequestSchema, ...errorResponses(404, 409) },
+      },
+    },
+    async (req) => app.architectures.cancel(req.params.id),
+  )
+
   for (const [file, kind, summary] of [
-    ['model.onnx', 'onnx', 'The chosen sub-network with its meta-trained weights, as an ONNX model (batch x classes logits; zero head until adapted)'],
+    ['model.onnx', 'onnx', 'The chosen sub-network with its meta-trained (or fine-tuned) weights, as an ONNX model (batch x classes logits; zero head until adapted)'],
     ['checkpoint', 'checkpoint', 'The chosen sub-network as a MAML checkpoint, for fleetnas adapt and meta-eval'],
   ] as const) {
     app.get(
       `/architectures/:id/${file}`,
-      { schema: { tags: ['architectures'], summary, params: IdParams, response: { ...errorResponses(404, 409) } } },
+      { schema: { tags: ['architectures'], summary, params: IdParams, response: { ...errorResponses(404, 409, 410) } } },
       async (req, reply) => {
         const m = await app.architectures.artifact(req.params.id, kind)
-        const name = kind === 'onnx' ? `${m.architectureId}-${m.way}way.onnx` : `${m.architectureId}-${m.way}way.ckpt`
+        const name = `${m.architectureId}-${m.way}way${m.finetuned ? '-finetuned' : ''}.${kind === 'onnx' ? 'onnx' : 'ckpt'}`
         return reply
           .type('application/octet-stream')
           .header('content-disposition', `attachment; filename="${name}"`)
+          .header('x-fleetnas-weights', m.finetuned ? 'finetuned' : 'inherited')
           .send(Buffer.from(m.bytes.buffer, m.bytes.byteOffset, m.bytes.byteLength))
       },
     )
