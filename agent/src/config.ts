@@ -9,17 +9,16 @@ import { constants as fsConstants } from 'node:fs'
 import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
 import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { isValidId } from '@fleetnas/shared'
 import { ConfigFileInvalid, ConfigInvalid } from './errors.ts'
+import { DEFAULT_PROFILES_DIR } from './paths.ts'
 
 export const DEFAULT_CONFIG_FILE = '/etc/fleetnas/agent.json'
 export const DEFAULT_BROKER = 'mqtt://localhost:1883'
 export const SYSTEM_STATE_DIR = '/var/lib/fleetnas'
-/** The repository's hardware-profiles folder, found relative to this package. */
-export const DEFAULT_PROFILES_DIR = fileURLToPath(new URL('../../hardware-profiles/', import.meta.url))
+export { DEFAULT_PROFILES_DIR } from './paths.ts'
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const
 export type LogLevel = (typeof LOG_LEVELS)[number]
 const BROKER_PROTOCOLS = ['mqtt:', 'mqtts:', 'tcp:', 'ssl:', 'ws:', 'wss:']

@@ -29,11 +29,12 @@ export function packageVersion(name: string): string {
   }
 }
 
+/** tfjs as the worker will load it (tfjs-runner.ts), or undefined when it is not installed (a bundle built without it). */
 export function tfjsInfo(): RuntimeInfo | undefined {
   if (resolves('@tensorflow/tfjs-node')) return { name: 'tfjs', version: packageVersion('@tensorflow/tfjs-node'), backends: ['tensorflow'] }
-  if (!resolves('@tensorflow/tfjs')) return undefined
+  if (!resolves('@tensorflow/tfjs-core') || !resolves('@tensorflow/tfjs-backend-cpu')) return undefined
   const backend = resolves('@tensorflow/tfjs-backend-wasm') ? 'wasm' : 'cpu'
-  return { name: 'tfjs', version: packageVersion('@tensorflow/tfjs'), backends: [backend] }
+  return { name: 'tfjs', version: packageVersion('@tensorflow/tfjs-core'), backends: [backend] }
 }
 
 /**

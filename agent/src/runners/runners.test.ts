@@ -56,7 +56,7 @@ t.test('tfjs: builds blocks from tfjs ops, names its backend, refuses thread cou
     t.ok((await fastestOf(runner, block(key), 5)) > 0, key)
   t.ok((await fastestOf(runner, { kind: 'architecture', key: 'a', arch: parseArchitectureId('g0.5_conv-k3-w16-mp_mbconv-e2-k3-w16-n') }, 3)) > 0)
   // Same output shapes as the ONNX blocks (NHWC here, NCHW there).
-  const tf = await import('@tensorflow/tfjs')
+  const tf = await import('@tensorflow/tfjs-core')
   for (const key of ['conv-k3-s2-i7x7x8-o4x4x16-bn-relu', 'dwsep-k7-s2-i14x14x16-o7x7x24-bn-relu', 'mbconv-e4-k5-s1-i7x7x16-o3x3x24-bn-relu-maxpool', 'head-gap-fc-i3x3x24-o5']) {
     const spec = parseBlockKey(key)
     const m = buildTfjsModel(tf, { kind: 'block', key, spec })

@@ -4,7 +4,7 @@
  * head = global average pool + dense. tfjs 'same' padding equals the ONNX builder's floor(k/2) for
  * the odd kernels of the space.
  */
-import type * as tfTypes from '@tensorflow/tfjs'
+import type * as tfTypes from '@tensorflow/tfjs-core'
 import {
   architectureBlocks,
   expandedChannels,

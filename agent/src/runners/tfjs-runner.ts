@@ -2,8 +2,10 @@
  * TensorFlow.js: tfjs-node when it is installed (native TensorFlow), else the wasm backend, else
  * the pure JavaScript cpu backend. The backend in use is named in every measurement. tfjs is a
  * process-wide singleton, so the backend is chosen once; the wasm backend in Node runs one thread.
+ * Only tfjs-core and its backends are loaded (not the full @tensorflow/tfjs with webgl, layers and
+ * the converter): a block is built from core ops, and a device bundle carries no more than that.
  */
-import type * as tfTypes from '@tensorflow/tfjs'
+import type * as tfTypes from '@tensorflow/tfjs-core'
 import { RuntimeUnavailable } from '../errors.ts'
 import { buildTfjsModel } from './tfjs-block.ts'
 import type { PreparedTarget, Runner, RunnerOptions } from './runner.ts'
@@ -19,22 +21,28 @@ interface LoadedTfjs {
 
 let loading: Promise<LoadedTfjs> | undefined
 
-async function importOptional(name: string): Promise<any | undefined> {
+/** An optional dependency that builds against libtensorflow at install time: often absent, and never in a device bundle. */
+const TFJS_NODE: string = '@tensorflow/tfjs-node'
+
+/** Each caller passes its own import() so a bundler sees the package names (all but tfjs-node's). */
+async function importOptional(load: () => Promise<any>): Promise<any | undefined> {
   try {
-    return await import(name)
+    return await load()
   } catch {
     return undefined
   }
 }
 
 async function loadTfjs(threads: number): Promise<LoadedTfjs> {
-  const tfNode = await importOptional('@tensorflow/tfjs-node')
+  const tfNode = await importOptional(() => import(TFJS_NODE))
   if (tfNode) {
     await tfNode.ready()
     return { tf: tfNode as Tf, backend: 'tensorflow' }
   }
-  const tf = (await import('@tensorflow/tfjs')) as Tf
-  const wasm = await importOptional('@tensorflow/tfjs-backend-wasm')
+  const tf = (await import('@tensorflow/tfjs-core')) as Tf
+  // Registers the cpu backend with tfjs-core (the wasm backend needs it too, for some kernels).
+  await import('@tensorflow/tfjs-backend-cpu')
+  const wasm = await importOptional(() => import('@tensorflow/tfjs-backend-wasm'))
   if (wasm) {
     try {
       wasm.setThreadsCount?.(threads)

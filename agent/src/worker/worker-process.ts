@@ -9,13 +9,13 @@
  * The worker's stdout and stderr go to the daemon's stderr (and the tail into the WorkerDied reason).
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { fileURLToPath } from 'node:url'
 import { FleetnasError, type Measurement } from '@fleetnas/shared'
 import { MeasureCanceled, WorkerDied } from '../errors.ts'
 import type { MeasureLoopResult } from '../measure.ts'
+import { WORKER_ENTRY } from '../paths.ts'
 import type { DaemonToWorker, MeasureRequest, ProbeResult, WorkerToDaemon } from './messages.ts'
 
-export const WORKER_ENTRY = fileURLToPath(new URL('../../bin/measure-worker.js', import.meta.url))
+export { WORKER_ENTRY } from '../paths.ts'
 
 export interface WorkerOptions {
   /** After a cancel, how long the worker may take to stop by itself before SIGKILL (default 3000 ms). */
