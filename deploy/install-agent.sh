@@ -6,8 +6,12 @@
 #
 # What it does (each step is idempotent; run it again to upgrade the code):
 #   1. checks Node.js >= 20;
-#   2. copies agent/, shared/, hardware-profiles/, deploy/ and the package manifests from the
-#      source (this checkout, another folder or a tarball) into PREFIX (/opt/fleetnas) and runs
+#   2. either unpacks a device bundle (--bundle FILE|DIR, made by `npm run bundle:agent`; the
+#      default when this script sits in an unpacked bundle) into PREFIX (/opt/fleetnas): the
+#      compiled agent with its dependencies and this platform's native binaries, no npm and no
+#      network; refused when it was built for another platform or architecture than this Node.js;
+#      or copies agent/, shared/, hardware-profiles/, deploy/ and the package manifests from the
+#      source (this checkout, another folder or a tarball) into PREFIX and runs
 #      `npm ci --omit=dev -w @fleetnas/agent` there (`npm install` without a lock file);
 #   3. creates the `fleetnas` system user (in group video where it exists: vcgencmd, Jetson GPU);
 #   4. writes /etc/fleetnas/agent.json (mode 0600, owner fleetnas) unless it exists (--force
@@ -44,11 +48,13 @@ Agent configuration (written to /etc/fleetnas/agent.json):
   --force                  replace an existing agent.json
 
 Installation:
+  --bundle FILE|DIR        a device bundle (npm run bundle:agent): no npm, no network (default when
+                           this script sits in an unpacked bundle)
   --source DIR|TARBALL     fleetnas sources (default: the checkout holding this script)
   --prefix DIR             where the code goes (default /opt/fleetnas)
   --node PATH              Node.js binary for the service (default: node on PATH)
   --user NAME              service user (default fleetnas)
-  --skip-npm               do not run npm (dependencies installed otherwise, or tests)
+  --skip-npm               do not run npm with --source (dependencies installed otherwise, or tests)
   --no-start               install and enable nothing in systemd beyond the unit file
   --root DIR               write everything under DIR; no useradd, chown or systemctl
   --dry-run                print what would be done, change nothing
@@ -67,7 +73,7 @@ die() {
 # Arguments
 BROKER='' DEVICE_ID='' USERNAME='' PASSWORD='' PASSWORD_FILE='' THREADS='' HARDWARE_PROFILE=''
 STATE_DIR=/var/lib/fleetnas LOG_LEVEL=info TLS_CA='' TLS_CERT='' TLS_KEY='' TLS_INSECURE=0
-FORCE=0 SOURCE='' PREFIX=/opt/fleetnas NODE_BIN='' SERVICE_USER=fleetnas SKIP_NPM=0 NO_START=0
+FORCE=0 SOURCE='' BUNDLE='' PREFIX=/opt/fleetnas NODE_BIN='' SERVICE_USER=fleetnas SKIP_NPM=0 NO_START=0
 ROOT='' DRY_RUN=0 HAVE_PASSWORD=0
 
 need_value() {
@@ -90,6 +96,7 @@ while [ "$#" -gt 0 ]; do
     --tls-insecure) TLS_INSECURE=1; shift ;;
     --force) FORCE=1; shift ;;
     --source) need_value "$@"; SOURCE=$2; shift 2 ;;
+    --bundle) need_value "$@"; BUNDLE=$2; shift 2 ;;
     --prefix) need_value "$@"; PREFIX=$2; shift 2 ;;
     --node) need_value "$@"; NODE_BIN=$2; shift 2 ;;
     --user) need_value "$@"; SERVICE_USER=$2; shift 2 ;;
@@ -214,24 +221,77 @@ fi
 [[ "$PREFIX" == /* ]] || problems+=("--prefix $PREFIX must be an absolute path")
 [[ "$SERVICE_USER" =~ ^[a-z_][a-z0-9_-]*$ ]] || problems+=("--user $SERVICE_USER is not a valid user name")
 
-# Sources: a folder holding agent/package.json, or a tarball that contains one.
-EXTRACTED=''
-cleanup() { if [ -n "$EXTRACTED" ]; then rm -rf "$EXTRACTED"; fi; }
+# A bundle: a .tar.gz holding one folder with fleetnas-bundle.json, or that folder unpacked. Only
+# its manifest is read now (tar -O); it is unpacked once, into PREFIX's file system, at install.
+EXTRACTED='' STAGE=''
+cleanup() {
+  if [ -n "$EXTRACTED" ]; then rm -rf "$EXTRACTED"; fi
+  if [ -n "$STAGE" ]; then rm -rf "$STAGE"; fi
+}
 trap cleanup EXIT
-[ -n "$SOURCE" ] || SOURCE=$(dirname "$SCRIPT_DIR")
-if [ -f "$SOURCE" ]; then
-  EXTRACTED=$(mktemp -d)
-  tar -xf "$SOURCE" -C "$EXTRACTED" || die "cannot unpack $SOURCE"
-  found=$(find "$EXTRACTED" -maxdepth 3 -path '*/agent/package.json' | head -n 1)
-  [ -n "$found" ] || die "$SOURCE holds no agent/package.json"
-  SOURCE=$(dirname "$(dirname "$found")")
-elif [ -d "$SOURCE" ]; then
-  SOURCE=$(cd "$SOURCE" && pwd)
-  [ -f "$SOURCE/agent/package.json" ] || problems+=("--source $SOURCE holds no agent/package.json (give the fleetnas checkout or a tarball)")
-else
-  problems+=("--source $SOURCE does not exist")
+BUNDLE_MANIFEST='' BUNDLE_TOP=''
+if [ -z "$BUNDLE" ] && [ -z "$SOURCE" ] && [ -f "$(dirname "$SCRIPT_DIR")/fleetnas-bundle.json" ]; then
+  BUNDLE=$(dirname "$SCRIPT_DIR")
 fi
-if [ -n "$HARDWARE_PROFILE" ] && [ -d "$SOURCE/hardware-profiles" ] && [ ! -f "$SOURCE/hardware-profiles/$HARDWARE_PROFILE.json" ]; then
+if [ -n "$BUNDLE" ] && [ -n "$SOURCE" ]; then
+  problems+=("give --bundle or --source, not both")
+elif [ -n "$BUNDLE" ]; then
+  if [ -d "$BUNDLE" ]; then
+    BUNDLE=$(cd "$BUNDLE" && pwd)
+    if [ -f "$BUNDLE/fleetnas-bundle.json" ]; then BUNDLE_MANIFEST=$(cat "$BUNDLE/fleetnas-bundle.json")
+    else problems+=("--bundle $BUNDLE is not an unpacked agent bundle (no fleetnas-bundle.json in it)"); fi
+  elif [ -f "$BUNDLE" ]; then
+    BUNDLE=$(cd "$(dirname "$BUNDLE")" && pwd)/$(basename "$BUNDLE")
+    if ! listing=$(tar -tzf "$BUNDLE" 2>/dev/null); then
+      problems+=("--bundle $BUNDLE is not a readable .tar.gz (corrupt or cut short? copy it again and compare sha256sum)")
+    else
+      BUNDLE_TOP=${listing%%/*}
+      if ! grep -qxF "$BUNDLE_TOP/fleetnas-bundle.json" <<<"$listing"; then
+        problems+=("--bundle $BUNDLE is not a fleetnas agent bundle (no fleetnas-bundle.json; npm run bundle:agent makes one)")
+      else
+        BUNDLE_MANIFEST=$(tar -xzf "$BUNDLE" -O "$BUNDLE_TOP/fleetnas-bundle.json")
+      fi
+    fi
+  else
+    problems+=("--bundle $BUNDLE does not exist")
+  fi
+  if [ -n "$BUNDLE_MANIFEST" ]; then
+    # One line: format platform arch agent-version runtimes host, 'invalid ...' for broken JSON. The
+    # host is what this Node.js runs as (a 32-bit userland on a 64-bit kernel is arm, not arm64).
+    read -r B_FORMAT B_PLATFORM B_ARCH B_VERSION B_RUNTIMES HOST_TARGET < <(printf '%s' "$BUNDLE_MANIFEST" | "$NODE_BIN" -e '
+      let text = ""
+      process.stdin.on("data", (d) => (text += d)).on("end", () => {
+        const host = process.platform + "-" + process.arch
+        try {
+          const m = JSON.parse(text)
+          console.log(m.format, m.platform, m.arch, m.agentVersion, (m.runtimes || []).join(","), host)
+        } catch { console.log("invalid - - - -", host) }
+      })') || true
+    if [ "${B_FORMAT:-invalid}" = invalid ]; then
+      problems+=("--bundle $BUNDLE: its fleetnas-bundle.json is not valid JSON")
+    elif [ "$B_FORMAT" != 1 ]; then
+      problems+=("--bundle $BUNDLE has layout format $B_FORMAT; this install script knows format 1 (use the install script inside the bundle)")
+    elif [ "$B_PLATFORM-$B_ARCH" != "$HOST_TARGET" ]; then
+      problems+=("--bundle $BUNDLE is for $B_PLATFORM-$B_ARCH, but this machine's Node.js runs $HOST_TARGET: build one with npm run bundle:agent -- --platform ${HOST_TARGET%%-*} --arch ${HOST_TARGET#*-}")
+    fi
+  fi
+else
+  # Sources: a folder holding agent/package.json, or a tarball that contains one.
+  [ -n "$SOURCE" ] || SOURCE=$(dirname "$SCRIPT_DIR")
+  if [ -f "$SOURCE" ]; then
+    EXTRACTED=$(mktemp -d)
+    tar -xf "$SOURCE" -C "$EXTRACTED" || die "cannot unpack $SOURCE"
+    found=$(find "$EXTRACTED" -maxdepth 3 -path '*/agent/package.json' | head -n 1)
+    [ -n "$found" ] || die "$SOURCE holds no agent/package.json"
+    SOURCE=$(dirname "$(dirname "$found")")
+  elif [ -d "$SOURCE" ]; then
+    SOURCE=$(cd "$SOURCE" && pwd)
+    [ -f "$SOURCE/agent/package.json" ] || problems+=("--source $SOURCE holds no agent/package.json (give the fleetnas checkout or a tarball)")
+  else
+    problems+=("--source $SOURCE does not exist")
+  fi
+fi
+if [ -n "$HARDWARE_PROFILE" ] && [ -n "$SOURCE" ] && [ -d "$SOURCE/hardware-profiles" ] && [ ! -f "$SOURCE/hardware-profiles/$HARDWARE_PROFILE.json" ]; then
   known=$(find "$SOURCE/hardware-profiles" -maxdepth 1 -name '*.json' -exec basename {} .json \; | sort | tr '\n' ' ')
   warn "hardware profile $HARDWARE_PROFILE is not in $SOURCE/hardware-profiles (known: ${known:-none})"
 fi
@@ -244,14 +304,44 @@ if [ -z "$ROOT" ] && [ "$DRY_RUN" = 0 ] && [ "$(id -u)" != 0 ]; then
   die "run as root (sudo), or use --root DIR / --dry-run"
 fi
 
-say "Node.js $NODE_VERSION ($NODE_BIN); sources $SOURCE; prefix $PREFIX${ROOT:+; root $ROOT}"
+if [ -n "$BUNDLE" ]; then
+  say "Node.js $NODE_VERSION ($NODE_BIN); bundle $BUNDLE (agent $B_VERSION, $B_PLATFORM-$B_ARCH, runtimes $B_RUNTIMES); prefix $PREFIX${ROOT:+; root $ROOT}"
+else
+  say "Node.js $NODE_VERSION ($NODE_BIN); sources $SOURCE; prefix $PREFIX${ROOT:+; root $ROOT}"
+fi
 
 # ---------------------------------------------------------------------------------------------
 # 1. Code into PREFIX. Folders are replaced whole so files removed upstream do not linger;
 # node_modules is kept between runs (npm ci rebuilds it anyway).
 DEST=$(at "$PREFIX")
 act mkdir -p "$DEST"
-if [ "$SOURCE" != "$DEST" ]; then
+if [ -n "$BUNDLE" ]; then
+  # Unpacked inside PREFIX (same file system, so the moves are renames), then each folder swapped in.
+  # What a from-source install left (shared/, the workspace manifests) goes: nothing reads it.
+  if [ "$BUNDLE" = "$DEST" ]; then
+    say "the bundle is already unpacked at $PREFIX"
+  elif [ "$DRY_RUN" = 1 ]; then
+    printf '+ unpack %s -> %s (agent hardware-profiles deploy node_modules fleetnas-bundle.json)\n' "$BUNDLE" "$DEST"
+  else
+    STAGE=$(mktemp -d "$DEST/.fleetnas-bundle.XXXXXX")
+    if [ -f "$BUNDLE" ]; then
+      tar -xzf "$BUNDLE" -C "$STAGE" --strip-components=1 --no-same-owner || die "cannot unpack $BUNDLE (disk full?)"
+    else
+      tar -C "$BUNDLE" -cf - agent hardware-profiles deploy node_modules fleetnas-bundle.json | tar -C "$STAGE" -xf - --no-same-owner \
+        || die "cannot copy $BUNDLE (disk full?)"
+    fi
+    for d in agent hardware-profiles deploy node_modules; do
+      rm -rf "${DEST:?}/$d"
+      mv "$STAGE/$d" "$DEST/$d"
+    done
+    mv -f "$STAGE/fleetnas-bundle.json" "$DEST/fleetnas-bundle.json"
+    rm -rf "${DEST:?}/shared" "${DEST:?}/controller" "$DEST/package.json" "$DEST/package-lock.json" "$DEST/.npmrc"
+    rm -rf "$STAGE"
+    STAGE=''
+  fi
+  say "installed the bundle: no npm, no network"
+elif [ "$SOURCE" != "$DEST" ]; then
+  act rm -f "$DEST/fleetnas-bundle.json"
   for d in agent shared hardware-profiles deploy; do
     [ -d "$SOURCE/$d" ] || continue
     act rm -rf "${DEST:?}/$d"
@@ -272,7 +362,9 @@ if [ "$SOURCE" != "$DEST" ]; then
   fi
 fi
 
-if [ "$SKIP_NPM" = 1 ]; then
+if [ -n "$BUNDLE" ]; then
+  :
+elif [ "$SKIP_NPM" = 1 ]; then
   say "skipping npm (--skip-npm)"
 else
   command -v npm >/dev/null || die "npm not found next to Node.js; install it or use --skip-npm"
@@ -357,8 +449,8 @@ system chown "$SERVICE_USER:$SERVICE_USER" "$STATE_DIR"
 # ---------------------------------------------------------------------------------------------
 # 5. systemd unit, with this install's paths, node and user.
 UNIT_SRC=$SCRIPT_DIR/fleetnas-agent.service
-[ -f "$UNIT_SRC" ] || UNIT_SRC=$SOURCE/deploy/fleetnas-agent.service
-[ -f "$UNIT_SRC" ] || die "fleetnas-agent.service not found next to this script or in $SOURCE/deploy"
+[ -f "$UNIT_SRC" ] || UNIT_SRC=${SOURCE:-$DEST}/deploy/fleetnas-agent.service
+[ -f "$UNIT_SRC" ] || die "fleetnas-agent.service not found next to this script or in ${SOURCE:-$DEST}/deploy"
 act mkdir -p "$(dirname "$(at "$UNIT_FILE")")"
 EXTRA_RW=''
 if [ "$STATE_DIR" != /var/lib/fleetnas ]; then EXTRA_RW=" $STATE_DIR"; fi
