@@ -27,7 +27,7 @@ import {
   architectureId,
   blockKey,
   calibrationArchitectures,
-  CONV4,
+  conv4Family,
   createRng,
   DEFAULT_SPACE,
   sampleArchitectures,
@@ -80,7 +80,6 @@ function parseOptions(argv: string[]): Options {
   return o
 }
 
-const conv4Family = (): Architecture[] => [64, 32, 16].map((width) => ({ g: 1, blocks: CONV4.blocks.map((b) => ({ ...b, width })) }))
 
 interface HeldOutPoint {
   id: string

@@ -5,12 +5,13 @@
  * state it was canceled in kept, and leaves the queue working.
  */
 import t from 'tap'
-import { rm } from 'node:fs/promises'
+import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { api } from '../controller/src/testing/harness.ts'
 import { decodeCheckpoint } from '../controller/src/nas/maml/checkpoint.ts'
 import { loadSupernetCheckpoint, subnetCheckpoint } from '../controller/src/nas/supernet/index.ts'
+import { openSupernetSource } from '../controller/src/architectures/supernet-source.ts'
 import { runCli } from './helpers/fleet.ts'
 import { startArchFleet, waitForRequest } from './helpers/arch-fleet.ts'
 
@@ -34,7 +35,7 @@ t.test('a fine-tuned answer: accuracy before and after, and the model carries th
   const done = await waitForRequest(ctl, id)
   t.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error))
   const r = done.result
-  t.same(r.finetune, { iterations: 6 })
+  t.match(r.finetune, { iterations: 6, file: new RegExp(`^${r.architecture.id.replace(/\./g, '\\.')}\\.supernet-[0-9a-f]{12}\\.i6\\.ckpt$`) })
   t.match(r.accuracy.measured, { tasks: 10 })
   t.match(r.accuracy.finetuned, { tasks: 10 }, 'evaluated after fine-tuning on as many tasks')
   t.ok(r.accuracy.finetuned.mean >= 0 && r.accuracy.finetuned.mean <= 1)
@@ -62,8 +63,16 @@ t.test('a fine-tuned answer: accuracy before and after, and the model carries th
   t.equal(show.code, 0, show.stderr)
   t.match(show.stdout, /fine-tuned {4}\d+\.\d+% ± .* after 6 iterations/)
 
+  // A later request that picks this architecture finds its weights there: fine-tuning again writes nothing.
+  const weightsFile = join(fleet.config.dataDir, 'architectures', r.finetune.file)
+  const written = (await stat(weightsFile)).mtimeMs
+  const source = await openSupernetSource(fleet.supernet)
+  t.same(await source.finetune(r.architecture.id, { iterations: 6, path: weightsFile }), { iterations: 6, trainMs: 0 })
+  t.equal((await stat(weightsFile)).mtimeMs, written, 'without training again')
+  t.same(await source.evaluate(r.architecture.id, { way: 3, shot: 1, tasks: 10 }, weightsFile), r.accuracy.finetuned, 'the same weights, the same tasks, the same accuracy')
+
   // Weights gone from the data directory: a clear error, never the inherited weights in their place.
-  await rm(join(fleet.config.dataDir, 'architectures', `${id}.finetuned.ckpt`))
+  await rm(weightsFile)
   const gone = await api(ctl, 'GET', `/v1/architectures/${id}/model.onnx`)
   t.equal(gone.status, 410)
   t.equal(gone.json.code, 'FLEETNAS_ERR_ARCH_ARTIFACT_MISSING')

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { startController, type RunningController } from '../../controller/src/index.ts'
+import type { ControllerConfigInput } from '../../controller/src/config.ts'
 import { ApiClient } from '../../controller/src/cli/api-client.ts'
 import type { DeviceView } from '../../controller/src/cli/api-types.ts'
 
@@ -38,6 +39,8 @@ export interface FleetOptions {
   threads: number
   deviceId?: string
   onlineTimeoutMs?: number
+  /** More controller configuration (e.g. a supernet for architecture requests). */
+  controller?: Omit<ControllerConfigInput, 'dataDir' | 'httpPort' | 'mqttPort' | 'insecure'>
 }
 
 function spawnAgent(args: string[]): AgentProcess {
@@ -81,7 +84,7 @@ export async function until<T>(what: string, probe: () => Promise<T | undefined>
 export async function startBenchFleet(opts: FleetOptions): Promise<BenchFleet> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fleetnas-bench-'))
   const deviceId = opts.deviceId ?? 'bench-agent'
-  const controller = await startController({ dataDir, httpPort: 0, mqttPort: 0, insecure: true, logLevel: 'error' })
+  const controller = await startController({ logLevel: 'error', ...opts.controller, dataDir, httpPort: 0, mqttPort: 0, insecure: true })
   const api = new ApiClient({ api: controller.httpUrl })
   let agent: AgentProcess | undefined
   const stop = async () => {

@@ -65,8 +65,12 @@ export interface RequestResult {
   latency: { predictedMs: number; lowMs: number | null; highMs: number | null; model: string; measuredMs: number | null; verifyCampaignId?: string }
   /** Predicted by the search, measured with the inherited weights, and after fine-tuning (same tasks). */
   accuracy: { predicted: number; measured: MeasuredAccuracy | null; finetuned?: MeasuredAccuracy }
-  /** Present when the request fine-tuned its answer: the model and checkpoint carry these weights. */
-  finetune?: { iterations: number }
+  /**
+   * Present when the request fine-tuned its answer: the model and checkpoint carry these weights,
+   * kept in `file` under the controller's architectures directory (shared by every request that
+   * fine-tunes the same sub-network of the same supernet as long).
+   */
+  finetune?: { iterations: number; file: string }
   /** Accuracy-latency Pareto front of the search (predicted figures). */
   front: FrontPoint[]
   /** Candidates the LUT could not predict (blocks missing and not profiled). */
@@ -169,7 +173,7 @@ export class ArchitectureRequests {
     const archId = r.result.architecture.id
     let weights: string | undefined
     if (r.result.finetune) {
-      weights = this.finetunedPath(id)
+      weights = join(this.artifactsDir(), r.result.finetune.file)
       if (!(await checkpointExists(weights))) throw ArchArtifactMissing(id, weights)
     }
     const source = this.opts.accuracy
@@ -177,8 +181,19 @@ export class ArchitectureRequests {
     return { architectureId: archId, way, finetuned: weights !== undefined, bytes }
   }
 
-  private finetunedPath(id: string): string {
-    return join(this.opts.artifactsDir ?? join(dirname(this.opts.store.file), 'architectures'), `${id}.finetuned.ckpt`)
+  private artifactsDir(): string {
+    return this.opts.artifactsDir ?? join(dirname(this.opts.store.file), 'architectures')
+  }
+
+  /**
+   * Fine-tuning depends only on the supernet, the sub-network and the iterations, so its checkpoint
+   * is named by them: a request that picks an architecture fine-tuned before answers at once, and
+   * one interrupted by a restart continues where it stopped.
+   */
+  private finetunedFile(source: AccuracySource, architectureId: string, iterations: number): string {
+    const s = source.describe()
+    const tag = crypto.createHash('sha256').update(`${s.checkpoint}\0${s.iterations}`).digest('hex').slice(0, 12)
+    return `${architectureId}.supernet-${tag}.i${iterations}.ckpt`
   }
 
   private cancelCampaignQuietly(campaignId: string): void {
@@ -330,9 +345,10 @@ export class ArchitectureRequests {
     timings.confirmMs = performance.now() - t0
 
     let finetuned: MeasuredAccuracy | undefined
+    const finetuneFile = this.finetunedFile(source, chosen.c.id, req.finetune)
     if (req.finetune > 0) {
       t0 = performance.now()
-      const path = this.finetunedPath(id)
+      const path = join(this.artifactsDir(), finetuneFile)
       const total = req.finetune
       update(id, 'FINETUNING', { progress: { phase: 'fine-tuning', done: 0, total } })
       let shown = 0
@@ -385,7 +401,7 @@ export class ArchitectureRequests {
       params: chosen.c.params,
       latency,
       accuracy: { predicted: chosen.c.accuracy, measured: chosen.m, ...(finetuned && { finetuned }) },
-      ...(req.finetune > 0 && { finetune: { iterations: req.finetune } }),
+      ...(req.finetune > 0 && { finetune: { iterations: req.finetune, file: finetuneFile } }),
       front: found.front.map((c) => ({ id: c.id, latencyMs: c.latencyMs, accuracy: c.accuracy, params: c.params })),
       unconsidered: { architectures: found.unpredictable.length, missingBlocks: missingKeys.slice(0, 200) },
       search: { evaluated: found.counts.evaluated, infeasible: found.counts.infeasible, unpredictable: found.counts.unpredictable, generations: found.generations },

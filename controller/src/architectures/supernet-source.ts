@@ -114,7 +114,12 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
     async finetune(id, f) {
       const c = ck.config
       const start = subnetCheckpoint(ck, id)
-      const resumeFrom = (await checkpointExists(f.path)) ? f.path : { ...start, iteration: 0 }
+      let resumeFrom: string | Checkpoint = { ...start, iteration: 0 }
+      if (await checkpointExists(f.path)) {
+        const kept = await loadCheckpoint(f.path)
+        if (kept.iteration >= f.iterations) return { iterations: kept.iteration, trainMs: 0 } // fine-tuned before: nothing to write
+        resumeFrom = kept
+      }
       await mkdir(dirname(f.path), { recursive: true })
       const train = createTaskSampler(dataset, { way: c.way, shot: c.shot, query: c.query, split: 'train' })
       const started = performance.now()

@@ -78,6 +78,11 @@ export const CONV4: Architecture = {
   blocks: Array.from({ length: 4 }, () => ({ op: 'conv' as const, kernel: 3, width: 64, down: 'maxpool' as const })),
 }
 
+/** Conv4 at other widths (the manual baselines a searched architecture is compared with). */
+export function conv4Family(widths: readonly number[] = [64, 32, 16]): Architecture[] {
+  return widths.map((width) => ({ g: 1, blocks: CONV4.blocks.map((b) => ({ ...b, width })) }))
+}
+
 /** Width after Global Expansion: the nearest multiple of 8, at least 8. */
 export function scaledWidth(width: number, g: number): number {
   return Math.max(8, Math.round((width * g) / 8) * 8)

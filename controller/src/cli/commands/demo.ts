@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { architectureBlocks, architectureId, CONV4, defineError, type Architecture } from '@fleetnas/shared'
+import { architectureBlocks, architectureId, conv4Family, defineError, type Architecture } from '@fleetnas/shared'
 import { ApiClient } from '../api-client.ts'
 import type { DeviceView, LutView } from '../api-types.ts'
 import { describeCampaign, watchCampaign } from './campaign.ts'
@@ -36,7 +36,6 @@ export interface DemoOptions {
 }
 
 /** The manual baseline at three widths: what the demo predicts, then measures. */
-const conv4Family = (): Architecture[] => [64, 32, 16].map((width) => ({ g: 1, blocks: CONV4.blocks.map((b) => ({ ...b, width })) }))
 
 const signedPct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`
 
