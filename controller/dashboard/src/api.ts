@@ -85,15 +85,26 @@ export async function postJson<T>(path: string, body: unknown = {}, o: RequestOp
   return (await request(path, { ...o, method: 'POST', body })).json() as Promise<T>
 }
 
-/** Downloads an authenticated URL as a file (a plain link cannot carry the bearer header). */
-export async function download(path: string, filename: string): Promise<void> {
-  const blob = await (await request(path)).blob()
+/** The file name a content-disposition header gives (`attachment; filename="x.onnx"`), if any. */
+function attachmentName(header: string | null): string | undefined {
+  return header ? /filename="([^"]+)"/.exec(header)?.[1] : undefined
+}
+
+/**
+ * Downloads an authenticated URL as a file (a plain link cannot carry the bearer header), named as
+ * the controller names it when it does (it knows what the bytes are, e.g. fine-tuned weights).
+ * Resolves to the response's headers, for pages that say what they got.
+ */
+export async function download(path: string, filename: string): Promise<Headers> {
+  const res = await request(path)
+  const blob = await res.blob()
   const url = URL.createObjectURL(blob)
   const a = document.createElement('a')
   a.href = url
-  a.download = filename
+  a.download = attachmentName(res.headers.get('content-disposition')) ?? filename
   document.body.append(a)
   a.click()
   a.remove()
   setTimeout(() => URL.revokeObjectURL(url), 10_000)
+  return res.headers
 }

@@ -1,33 +1,47 @@
 /**
  * One architecture request: its state and progress as the controller pushes them
- * (/v1/events?architecture=ID, and the campaign it waits on while profiling or verifying), and
- * once answered the architecture with its blocks, predicted latency with its interval, measured
- * latency when verified, accuracy with its 95% CI, the accuracy-latency Pareto front with Conv4
- * marked at its predicted latency, and the model and checkpoint downloads.
+ * (/v1/events?architecture=ID, and the campaign it waits on while profiling or verifying), a
+ * Cancel button while it is open, and once answered the architecture with its blocks, predicted
+ * latency with its interval, measured latency when verified, accuracy with its 95% CI (with the
+ * inherited weights, and after fine-tuning when asked for), the accuracy-latency Pareto front with
+ * Conv4 marked at its predicted latency, and the model and checkpoint downloads.
  */
+import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
-import { ApiError, download, getJson } from '../api.ts'
+import { ApiError, download, getJson, postJson } from '../api.ts'
 import type { Session } from '../app.tsx'
 import { Figure } from '../figure.tsx'
 import { ms, pct, when } from '../format.ts'
 import { useLive } from '../live.ts'
 import { href } from '../router.ts'
-import { OPEN_REQUEST_STATES, type ArchitectureRequestView, type CampaignView, type RequestResult } from '../types.ts'
-import { ErrorBox, Facts, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync } from '../ui.tsx'
+import { OPEN_REQUEST_STATES, type ArchitectureRequestView, type CampaignView, type MeasuredAccuracy, type RequestResult } from '../types.ts'
+import { ErrorBox, Facts, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync, type Async } from '../ui.tsx'
 import { lutName } from './luts.tsx'
 import { RequestProgress, useConv4Latency, type BaselineLatency } from './architectures.tsx'
 
 const seconds = (v: number) => (v > 0 ? `${(v / 1000).toFixed(1)} s` : '–')
 
+/** Which weights the downloads carry: the controller serves the fine-tuned ones when the request fine-tuned. */
+function weightsNote(result: RequestResult): string {
+  return result.finetune
+    ? `the fine-tuned weights (${result.finetune.iterations.toLocaleString('en')} meta-iterations of this sub-network alone, from its inherited weights)`
+    : 'the weights inherited from the meta-trained supernet'
+}
+
 function Downloads({ r, result }: { r: ArchitectureRequestView; result: RequestResult }) {
   const [error, setError] = useState<ApiError | undefined>()
   const [busy, setBusy] = useState<string | undefined>()
-  const name = `${result.architecture.id}-${r.request.task.way}way`
+  /** What the last download carried, as the controller labelled it (x-fleetnas-weights). */
+  const [got, setGot] = useState<{ file: string; weights: string } | undefined>()
+  // The controller names the file too (and marks fine-tuned weights); this is the fallback.
+  const name = `${result.architecture.id}-${r.request.task.way}way${result.finetune ? '-finetuned' : ''}`
   const get = async (file: 'model.onnx' | 'checkpoint', filename: string) => {
     setBusy(file)
     setError(undefined)
+    setGot(undefined)
     try {
-      await download(`/v1/architectures/${encodeURIComponent(r.id)}/${file}`, filename)
+      const headers = await download(`/v1/architectures/${encodeURIComponent(r.id)}/${file}`, filename)
+      setGot({ file, weights: headers.get('x-fleetnas-weights') ?? 'unlabelled' })
     } catch (e) {
       setError(e as ApiError)
     } finally {
@@ -35,16 +49,22 @@ function Downloads({ r, result }: { r: ArchitectureRequestView; result: RequestR
     }
   }
   return (
-    <div class="toolbar downloads">
+    <div class="toolbar downloads" data-weights={result.finetune ? 'finetuned' : 'inherited'}>
       <button class="primary" disabled={busy !== undefined} onClick={() => get('model.onnx', `${name}.onnx`)}>
         Download model.onnx
       </button>
       <button disabled={busy !== undefined} onClick={() => get('checkpoint', `${name}.ckpt`)}>
         Download checkpoint
       </button>
-      <span class="muted">
-        ONNX: the meta-trained weights with a zero classifier head (adapt it with <code>fleetnas adapt --checkpoint</code>, which takes the checkpoint)
+      <span class="muted weights-note">
+        Both carry {weightsNote(result)}. ONNX has a zero classifier head (adapt it with <code>fleetnas adapt --checkpoint</code>, which takes the
+        checkpoint)
       </span>
+      {got && (
+        <span class="downloaded" data-weights={got.weights}>
+          {got.file} downloaded: {got.weights === 'finetuned' ? 'fine-tuned' : got.weights} weights
+        </span>
+      )}
       {error && <ErrorBox error={error} what="the download" />}
     </div>
   )
@@ -57,11 +77,36 @@ function baselineNote(b: BaselineLatency | undefined): string {
   return `Conv4 is not marked: the LUT lacks ${b.missing} of its blocks (profile them to compare).`
 }
 
+/** "71.3% ± 2.1% (95% CI, 100 tasks)" */
+function AccuracyWithCi({ a, class: cls }: { a: MeasuredAccuracy; class: string }) {
+  return (
+    <span class={cls}>
+      {pct(a.mean)} ± {pct(a.ci95)} <span class="muted">(95% CI, {a.tasks} tasks)</span>
+    </span>
+  )
+}
+
+/** Measured accuracy with the inherited weights and, when the request fine-tuned, after it (same tasks, so the change is comparable). */
+function accuracyRows(result: RequestResult): [string, ComponentChildren][] {
+  const { measured, finetuned } = result.accuracy
+  if (!finetuned) return [['accuracy (measured)', measured ? <AccuracyWithCi a={measured} class="measured-accuracy" /> : '–']]
+  const change = measured ? (finetuned.mean - measured.mean) * 100 : undefined
+  return [
+    ['accuracy (inherited weights)', measured ? <AccuracyWithCi a={measured} class="measured-accuracy" /> : '–'],
+    [
+      'accuracy (fine-tuned)',
+      <>
+        <AccuracyWithCi a={finetuned} class="finetuned-accuracy" />
+        {change !== undefined && <span class="muted accuracy-change"> {`${change >= 0 ? '+' : '−'}${Math.abs(change).toFixed(1)} points`}</span>}
+      </>,
+    ],
+  ]
+}
+
 function Answer({ r, result }: { r: ArchitectureRequestView; result: RequestResult }) {
   const req = r.request
   const conv4 = useConv4Latency({ profile: req.hardwareProfile, runtime: req.runtime, threads: req.threads })
   const lat = result.latency
-  const measured = result.accuracy.measured
   const baseline = conv4.data?.predictedMs != null ? { label: 'Conv4', latencyMs: conv4.data.predictedMs } : undefined
   return (
     <>
@@ -97,16 +142,7 @@ function Answer({ r, result }: { r: ArchitectureRequestView; result: RequestResu
         <div class="card">
           <Facts
             rows={[
-              [
-                'accuracy (measured)',
-                measured ? (
-                  <span class="measured-accuracy">
-                    {pct(measured.mean)} ± {pct(measured.ci95)} <span class="muted">(95% CI, {measured.tasks} tasks)</span>
-                  </span>
-                ) : (
-                  '–'
-                ),
-              ],
+              ...accuracyRows(result),
               ['accuracy (predicted)', pct(result.accuracy.predicted)],
               ['task', `${req.task.way}-way ${req.task.shot}-shot`],
               ['supernet', `${result.supernet.iterations.toLocaleString('en')} meta-training iterations`],
@@ -161,6 +197,43 @@ function CampaignProgress({ campaign }: { campaign: CampaignView | undefined }) 
   )
 }
 
+/**
+ * Cancels the request. The reply is the request as canceled, so the page turns at once; the pushed
+ * event says the same. On an error (it ended meanwhile: FLEETNAS_ERR_ARCH_REQUEST_FINISHED) the
+ * request is read again, so the page shows how it did end.
+ */
+function useCancel(id: string, request: Async<ArchitectureRequestView>) {
+  const [error, setError] = useState<ApiError | undefined>()
+  const [busy, setBusy] = useState(false)
+  const cancel = async () => {
+    if (!confirm(`Cancel architecture request ${id}? It stops at its next step (with the campaign it waits on) and gives no answer.`)) return
+    setBusy(true)
+    setError(undefined)
+    try {
+      const next = await postJson<ArchitectureRequestView>(`/v1/architectures/${encodeURIComponent(id)}/cancel`)
+      request.setData(() => next)
+    } catch (e) {
+      setError(e as ApiError)
+      request.reload()
+    } finally {
+      setBusy(false)
+    }
+  }
+  return { cancel, busy, error }
+}
+
+/** A canceled request: a user's decision, so a plain notice and not an alarm; where it stood when it stopped. */
+function CanceledNotice({ r }: { r: ArchitectureRequestView }) {
+  const p = r.progress
+  const where = p && p.done !== undefined && p.total !== undefined ? `${p.phase}, ${p.done.toLocaleString('en')} of ${p.total.toLocaleString('en')}` : p?.phase
+  return (
+    <div class="notice request-canceled">
+      <strong>Canceled</strong> {when(r.updatedAt)}
+      {where ? ` while ${where}` : ' before it ran'}: it has no answer. Ask again to search anew.
+    </div>
+  )
+}
+
 export function ArchitecturePage({ id, session }: { id: string; session: Session }) {
   const request = useAsync((signal) => getJson<ArchitectureRequestView>(`/v1/architectures/${encodeURIComponent(id)}`, { signal }), [id])
   const waitingOn = request.data && OPEN_REQUEST_STATES.has(request.data.state) ? request.data.progress?.campaignId : undefined
@@ -173,6 +246,7 @@ export function ArchitecturePage({ id, session }: { id: string; session: Session
     architecture: (r) => r.id === id && request.setData(() => r),
     campaign: (c) => c.id === waitingOn && campaign.setData(() => c),
   })
+  const canceling = useCancel(id, request)
 
   if (!session.canRead) return <NeedsLogin what={`architecture request ${id}`} />
   if (request.error) return <ErrorBox error={request.error} what={`architecture request ${id}`} />
@@ -184,7 +258,13 @@ export function ArchitecturePage({ id, session }: { id: string; session: Session
     <div data-ready="architecture" data-state={r.state}>
       <h1>
         <span class="mono">{r.id}</span> <State state={r.state} /> {open && <LiveBadge status={live} />}
+        {open && (
+          <button class="danger cancel-request" onClick={canceling.cancel} disabled={canceling.busy}>
+            Cancel request
+          </button>
+        )}
       </h1>
+      {canceling.error && <ErrorBox error={canceling.error} what="" />}
       <p>
         <a href="#/architectures">All requests</a>
       </p>
@@ -201,6 +281,7 @@ export function ArchitecturePage({ id, session }: { id: string; session: Session
           <div>{r.error.message}</div>
         </div>
       )}
+      {r.state === 'CANCELED' && <CanceledNotice r={r} />}
       {r.result && <Answer r={r} result={r.result} />}
       <h2>Request</h2>
       <div class="card">
@@ -215,6 +296,7 @@ export function ArchitecturePage({ id, session }: { id: string; session: Session
               'settings',
               `population ${req.search.population ?? 'default'}, generations ${req.search.generations ?? 'default'}, seed ${req.search.seed}; ${req.confirm} confirmed on ${req.confirmTasks} tasks each`,
             ],
+            ['fine-tuning', req.finetune ? `${req.finetune.toLocaleString('en')} meta-iterations of the answer alone` : 'no'],
             ['verify', req.verify ? 'yes' : 'no'],
             ['created', when(r.createdAt)],
             ['updated', when(r.updatedAt)],
@@ -225,8 +307,9 @@ export function ArchitecturePage({ id, session }: { id: string; session: Session
                     `${r.result.search.evaluated.toLocaleString('en')} candidates evaluated in ${r.result.search.generations} generations (${r.result.search.infeasible} over budget, ${r.result.search.unpredictable} unpredictable)`,
                   ],
                   [
+                    // Answers from before fine-tuning existed have no finetuneMs.
                     'time',
-                    `accuracy predictor ${seconds(r.result.timings.predictorMs)}, search ${seconds(r.result.timings.searchMs)}, profiling ${seconds(r.result.timings.profilingMs)}, confirmation ${seconds(r.result.timings.confirmMs)}, verification ${seconds(r.result.timings.verifyMs)}`,
+                    `accuracy predictor ${seconds(r.result.timings.predictorMs)}, search ${seconds(r.result.timings.searchMs)}, profiling ${seconds(r.result.timings.profilingMs)}, confirmation ${seconds(r.result.timings.confirmMs)}, fine-tuning ${seconds(r.result.timings.finetuneMs ?? 0)}, verification ${seconds(r.result.timings.verifyMs)}`,
                   ],
                   ['supernet', r.result.supernet.checkpoint],
                 ] as [string, string][])

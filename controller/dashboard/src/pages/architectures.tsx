@@ -13,7 +13,7 @@ import type { Session } from '../app.tsx'
 import { ms, pct, when } from '../format.ts'
 import { upsertById, useLive } from '../live.ts'
 import { href, navigate } from '../router.ts'
-import { OPEN_REQUEST_STATES, type ArchitectureRequestView, type LutSummary } from '../types.ts'
+import { OPEN_REQUEST_STATES, type ArchitectureRequestView, type LutSummary, type RequestResult } from '../types.ts'
 import { ErrorBox, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync } from '../ui.tsx'
 import { lutName, useLutList } from './luts.tsx'
 
@@ -52,12 +52,14 @@ export function RequestProgress({ r }: { r: ArchitectureRequestView }) {
   const p = r.progress
   if (r.state === 'SUCCEEDED') return <Progress done={1} total={1} />
   if (r.state === 'FAILED') return <span class="muted">{r.error?.code ?? 'failed'}</span>
+  // Its progress is where it stopped, not where it goes: no bar.
+  if (r.state === 'CANCELED') return <span class="muted request-canceled">canceled{p ? ` while ${p.phase}` : ''}</span>
   if (!p) return <span class="muted">queued</span>
   const counted =
     p.generation !== undefined && p.generations !== undefined
       ? { done: p.generation, total: p.generations, what: `generation ${p.generation} of ${p.generations}` }
       : p.done !== undefined && p.total !== undefined
-        ? { done: p.done, total: p.total, what: `${p.done} of ${p.total}` }
+        ? { done: p.done, total: p.total, what: `${p.done.toLocaleString('en')} of ${p.total.toLocaleString('en')}` }
         : undefined
   return (
     <div class="request-progress" data-phase={p.phase}>
@@ -74,6 +76,18 @@ export function RequestProgress({ r }: { r: ArchitectureRequestView }) {
       {counted && <Progress done={counted.done} total={counted.total} />}
     </div>
   )
+}
+
+/** The accuracy of the model a user downloads: fine-tuned if it was, else measured, else predicted. */
+function ListAccuracy({ result }: { result: RequestResult }) {
+  const { finetuned, measured, predicted } = result.accuracy
+  if (finetuned)
+    return (
+      <>
+        <span title={`fine-tuned; ${pct(measured?.mean)} with the inherited weights`}>{pct(finetuned.mean)}</span> <span class="muted">fine-tuned</span>
+      </>
+    )
+  return <>{pct(measured?.mean ?? predicted)}</>
 }
 
 const numberOrUndefined = (s: string) => (s.trim() === '' ? undefined : Number(s))
@@ -100,6 +114,7 @@ function NewRequest({ luts, onCancel }: { luts: LutSummary[]; onCancel: () => vo
   const [way, setWay] = useState('5')
   const [shot, setShot] = useState('1')
   const [verify, setVerify] = useState(true)
+  const [finetune, setFinetune] = useState('')
   const [search, setSearch] = useState<Record<string, string>>({})
   const [error, setError] = useState<ApiError | undefined>()
   const [busy, setBusy] = useState(false)
@@ -114,6 +129,7 @@ function NewRequest({ luts, onCancel }: { luts: LutSummary[]; onCancel: () => vo
       constraints: { latencyMs: Number(latencyMs), ...(maxParams.trim() && { maxParams: Number(maxParams) }) },
       task: { way: Number(way), shot: Number(shot) },
       verify,
+      ...(finetune.trim() && { finetune: Number(finetune) }),
     }
     const s = { population: numberOrUndefined(search.population ?? ''), generations: numberOrUndefined(search.generations ?? ''), seed: numberOrUndefined(search.seed ?? '') }
     if (Object.values(s).some((v) => v !== undefined)) body.search = Object.fromEntries(Object.entries(s).filter(([, v]) => v !== undefined))
@@ -195,6 +211,22 @@ function NewRequest({ luts, onCancel }: { luts: LutSummary[]; onCancel: () => vo
         <input type="checkbox" name="verify" checked={verify} onChange={() => setVerify(!verify)} />
         measure the answer whole on an online device of the class
       </label>
+      <label for="a-finetune">fine-tuning</label>
+      <div>
+        <input
+          id="a-finetune"
+          name="finetune"
+          type="number"
+          min={0}
+          max={100000}
+          step={1}
+          placeholder="none"
+          style={{ width: '100px' }}
+          value={finetune}
+          onInput={(e) => setFinetune((e.target as HTMLInputElement).value)}
+        />{' '}
+        <span class="muted">meta-iterations that train the answer alone from its inherited weights (its accuracy is measured before and after)</span>
+      </div>
       <span>search</span>
       <div class="checks">
         {(
@@ -320,7 +352,7 @@ export function ArchitecturesPage({ session, creating }: { session: Session; cre
                   {r.request.task.way}-way {r.request.task.shot}-shot
                 </td>
                 <td>{r.result ? `${ms(r.result.latency.predictedMs)} predicted${r.result.latency.measuredMs != null ? `, ${ms(r.result.latency.measuredMs)} measured` : ''}` : '–'}</td>
-                <td class="num">{r.result ? pct(r.result.accuracy.measured?.mean ?? r.result.accuracy.predicted) : '–'}</td>
+                <td class="num accuracy">{r.result ? <ListAccuracy result={r.result} /> : '–'}</td>
                 <td>{when(r.createdAt)}</td>
               </tr>
             ))}
