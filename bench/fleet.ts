@@ -222,7 +222,8 @@ async function runFleet(o: Options, kind: BrokerKind, mosquitto: RunningMosquitt
       insecure: true,
       logLevel: 'warn',
       ...(kind === 'mosquitto' && { broker: mosquitto!.url, brokerUsername: CONTROLLER_USER, brokerPassword: SECRET }),
-      ...(o.cpuProf && { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.cpuProf), '--cpu-prof-name', `controller-${kind}-${o.agents}-${process.pid}.cpuprofile`] }),
+      // One file per thread (tsx's loader runs in a worker); the main thread's is the largest.
+      ...(o.cpuProf && { nodeArgs: ['--cpu-prof', '--cpu-prof-dir', path.resolve(o.cpuProf, `${kind}-${o.agents}`)] }),
     })
     const pid = controller.child!.pid!
     const api = new ApiClient({ api: controller.httpUrl })

@@ -41,6 +41,31 @@ export const ControllerConfigInputSchema = Type.Object(
         { additionalProperties: false },
       ),
     ),
+    /**
+     * Share result ingest with other controller processes through the MQTT 5 shared subscription
+     * `$share/<ingestGroup>/...` (external broker only: the embedded one speaks MQTT 3.1.1).
+     */
+    ingestGroup: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' })),
+    /** Run the campaign scheduler (default true). In an ingest group exactly one process schedules; the others only ingest. */
+    scheduling: Type.Optional(Type.Boolean()),
+    /** The MQTT client id; default fleetnas-controller, and fleetnas-ingest-<host>-<pid> for a process that does not schedule. */
+    mqttClientId: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9_.-]{1,128}$' })),
+    /** Result ingest: per-device flood limit and the queue between MQTT and the store. */
+    ingest: Type.Optional(
+      Type.Object(
+        {
+          /** Messages a second one device may send, sustained. Default 50. */
+          deviceRatePerS: Type.Optional(Type.Number({ exclusiveMinimum: 0, maximum: 1e6 })),
+          /** Messages one device may send in a burst. Default 500. */
+          deviceBurst: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e7 })),
+          /** Result batches stored per transaction at most. Default 500. */
+          maxBatchesPerTransaction: Type.Optional(Type.Integer({ minimum: 1, maximum: 100_000 })),
+          /** Queued batches past which MQTT deliveries are no longer acknowledged (the broker holds the rest). Default 2000. */
+          queueHighWater: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     /** How often the scheduler looks for timed-out executions. Default 1000 ms. */
     schedulerIntervalMs: Type.Optional(Type.Integer({ minimum: 10, maximum: 600_000 })),
     /** A meta-trained supernet checkpoint (`fleetnas supernet train`): architecture requests need one. */
@@ -79,6 +104,10 @@ export interface ControllerConfig {
   insecure: boolean
   logLevel: LogLevel
   campaignDefaults: { executionTimeoutMs: number; maxRetries: number }
+  ingestGroup?: string
+  scheduling: boolean
+  mqttClientId?: string
+  ingest: { deviceRatePerS: number; deviceBurst: number; maxBatchesPerTransaction: number; queueHighWater: number }
   schedulerIntervalMs: number
   supernet?: string
   accuracyEstimation: { predictorSamples: number; predictorTasks: number; threads: number }
@@ -93,6 +122,10 @@ export const CONFIG_DEFAULTS = {
   executionTimeoutMs: 10 * 60_000,
   maxRetries: 2,
   schedulerIntervalMs: 1000,
+  deviceRatePerS: 50,
+  deviceBurst: 500,
+  maxBatchesPerTransaction: 500,
+  queueHighWater: 2000,
   predictorSamples: 48,
   predictorTasks: 25,
 }
@@ -109,6 +142,10 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}, env: 
   if (input.brokerPassword !== undefined && input.brokerUsername === undefined) problems.push('brokerPassword: given without brokerUsername')
   if (input.brokerUsername !== undefined && input.broker === undefined)
     problems.push('brokerUsername: only used with an external broker (set broker, or drop it for the embedded one)')
+  if (input.ingestGroup !== undefined && input.broker === undefined)
+    problems.push('ingestGroup: needs an external MQTT 5 broker (set broker): the embedded one has no shared subscriptions')
+  if (input.scheduling === false && input.ingestGroup === undefined)
+    problems.push('scheduling: false only makes sense in an ingest group (set ingestGroup), or nobody would take the results')
   if (problems.length > 0) throw ConfigInvalid(problems)
   return {
     dataDir: path.resolve(input.dataDir ?? CONFIG_DEFAULTS.dataDir),
@@ -124,6 +161,15 @@ export function resolveControllerConfig(input: ControllerConfigInput = {}, env: 
     campaignDefaults: {
       executionTimeoutMs: input.campaignDefaults?.executionTimeoutMs ?? CONFIG_DEFAULTS.executionTimeoutMs,
       maxRetries: input.campaignDefaults?.maxRetries ?? CONFIG_DEFAULTS.maxRetries,
+    },
+    ...(input.ingestGroup !== undefined && { ingestGroup: input.ingestGroup }),
+    scheduling: input.scheduling ?? true,
+    ...(input.mqttClientId !== undefined && { mqttClientId: input.mqttClientId }),
+    ingest: {
+      deviceRatePerS: input.ingest?.deviceRatePerS ?? CONFIG_DEFAULTS.deviceRatePerS,
+      deviceBurst: input.ingest?.deviceBurst ?? CONFIG_DEFAULTS.deviceBurst,
+      maxBatchesPerTransaction: input.ingest?.maxBatchesPerTransaction ?? CONFIG_DEFAULTS.maxBatchesPerTransaction,
+      queueHighWater: input.ingest?.queueHighWater ?? CONFIG_DEFAULTS.queueHighWater,
     },
     schedulerIntervalMs: input.schedulerIntervalMs ?? CONFIG_DEFAULTS.schedulerIntervalMs,
     ...(input.supernet !== undefined && { supernet: path.resolve(input.supernet) }),

@@ -9,9 +9,12 @@ import { pino, type Logger } from 'pino'
 import { resolveControllerConfig, type ControllerConfig, type ControllerConfigInput } from './config.ts'
 import { openStore, type Store } from './store/db.ts'
 import { startEmbeddedBroker, type EmbeddedBroker } from './mqtt/broker.ts'
-import { CONTROLLER_CLIENT_ID, connectControllerClient, type ControllerClient, type Publisher } from './mqtt/client.ts'
+import os from 'node:os'
+import { CONTROLLER_CLIENT_ID, connectControllerClient, subscriptionsFor, type ControllerClient, type Publisher } from './mqtt/client.ts'
 import { createDispatcher } from './mqtt/dispatcher.ts'
-import { Scheduler } from './campaigns/scheduler.ts'
+import { IngestQueue } from './mqtt/ingest-queue.ts'
+import { DeviceLimits } from './mqtt/device-limits.ts'
+import { ingestOnlyEvents, Scheduler } from './campaigns/scheduler.ts'
 import { LatencyModels } from './latency/service.ts'
 import { ArchitectureRequests } from './architectures/service.ts'
 import { openSupernetSource, checkpointExists } from './architectures/supernet-source.ts'
@@ -48,6 +51,12 @@ export interface RunningController {
 
 /** Username of the controller's own session on the embedded broker (reserved: no device may take it). */
 export const CONTROLLER_USERNAME = CONTROLLER_CLIENT_ID
+
+const LUT_FOLD_INTERVAL_MS = 5000
+/** MQTT 5 session expiry of a process with a stable client id: the broker holds its results this long. */
+const SESSION_EXPIRY_S = 14 * 24 * 3600
+/** A worker with a per-process client id never comes back under it: its session should not outlive it by much. */
+const WORKER_SESSION_EXPIRY_S = 300
 
 export async function startController(input: ControllerConfigInput = {}, opts: StartOptions = {}): Promise<RunningController> {
   const config = resolveControllerConfig(input, opts.env ?? process.env)
@@ -117,18 +126,53 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
     cleanup.push(() => scheduler.stop())
     const latency = new LatencyModels(store, log)
     cleanup.push(() => latency.stop())
-    const dispatch = createDispatcher({ store, scheduler, latency, publisher, log, now: () => new Date().toISOString() })
+    const now = () => new Date().toISOString()
+    const schedulerEvents = config.scheduling ? scheduler : ingestOnlyEvents(store, now)
+    const ingest = new IngestQueue({
+      store,
+      scheduler: schedulerEvents,
+      latency,
+      publisher,
+      log,
+      now,
+      maxBatchesPerTransaction: config.ingest.maxBatchesPerTransaction,
+      highWater: config.ingest.queueHighWater,
+    })
+    const limits = new DeviceLimits({ ratePerS: config.ingest.deviceRatePerS, burst: config.ingest.deviceBurst })
+    const dispatch = createDispatcher({ store, ingest, scheduler: schedulerEvents, latency, publisher, log, now }, { limits })
     const onMessage = (topic: string, payload: Buffer, retained: boolean) => {
       dispatch(topic, payload, retained)
       events.afterMessage(topic)
     }
+    // LUT rows marked by ingest are folded in before every LUT read; this keeps them fresh between reads.
+    const lutFold = setInterval(() => {
+      try {
+        store.foldLuts()
+      } catch (err) {
+        log.warn({ err }, 'LUT fold failed; retried at the next read or tick')
+      }
+    }, LUT_FOLD_INTERVAL_MS)
+    lutFold.unref()
+    cleanup.push(() => clearInterval(lutFold))
     if (config.supernet && !(await checkpointExists(config.supernet))) throw ConfigInvalid([`supernet: no checkpoint at ${config.supernet}`])
     const accuracy = config.supernet ? await openSupernetSource(config.supernet, { ...config.accuracyEstimation, log }) : undefined
     const architectures = new ArchitectureRequests({ store, scheduler, latency, accuracy, log, onChange: (id) => events.architecture(id) })
     cleanup.push(() => architectures.stop())
-    client = await connectControllerClient({ url: mqttUrl, username, password, log, onMessage })
+    client = await connectControllerClient({
+      url: mqttUrl,
+      username,
+      password,
+      log,
+      onMessage,
+      admit: (go) => ingest.admit(go),
+      clientId: config.mqttClientId ?? (config.scheduling ? CONTROLLER_CLIENT_ID : `fleetnas-ingest-${os.hostname()}-${process.pid}`),
+      subscriptions: subscriptionsFor({ ingestGroup: config.ingestGroup, scheduling: config.scheduling }),
+      ...(config.ingestGroup !== undefined && { mqtt5SessionExpiryS: config.scheduling || config.mqttClientId ? SESSION_EXPIRY_S : WORKER_SESSION_EXPIRY_S }),
+    })
     cleanup.push(() => client!.close())
-    scheduler.start()
+    // Runs before the session closes: what is queued is stored and acked.
+    cleanup.push(() => ingest.stop())
+    if (config.scheduling) scheduler.start()
     architectures.start()
 
     const http = await buildHttpServer({
@@ -139,7 +183,13 @@ export async function startController(input: ControllerConfigInput = {}, opts: S
       events,
       apiToken,
       log,
-      mqtt: { url: mqttUrl, connected: () => client!.mqtt.connected, controllerUsername: CONTROLLER_USERNAME, deviceAuth },
+      mqtt: {
+        url: mqttUrl,
+        connected: () => client!.mqtt.connected,
+        controllerUsername: CONTROLLER_USERNAME,
+        deviceAuth,
+        ingest: () => ({ queue: ingest.figures(), throttled: limits.figures() }),
+      },
     })
     cleanup.push(() => http.close())
     try {

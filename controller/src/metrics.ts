@@ -5,7 +5,14 @@
 import type { Store } from './store/db.ts'
 import { CAMPAIGN_STATES } from './store/campaigns.ts'
 import { REJECTED_COUNTER } from './mqtt/dispatcher.ts'
-import { DUPLICATE_COUNTER, DUPLICATE_MEASUREMENT_COUNTER } from './mqtt/handlers/results.ts'
+import { DUPLICATE_COUNTER, DUPLICATE_MEASUREMENT_COUNTER, type IngestStats } from './mqtt/ingest-queue.ts'
+import type { ThrottleFigures } from './mqtt/device-limits.ts'
+
+/** This process's ingest queue and flood limit (not in the store: per process, reset at start). */
+export interface IngestFigures {
+  queue: IngestStats
+  throttled: ThrottleFigures
+}
 
 export const REFUSED_COUNTER = 'mqtt_refused'
 
@@ -34,7 +41,7 @@ function family(out: string[], name: string, type: 'gauge' | 'counter', help: st
   for (const s of samples) out.push(`${name}${labels(s.labels ?? {})} ${s.value}`)
 }
 
-export function renderMetrics(store: Store, http: HttpRequestCounter, mqttConnected: boolean): string {
+export function renderMetrics(store: Store, http: HttpRequestCounter, mqttConnected: boolean, ingest?: IngestFigures): string {
   const out: string[] = []
   family(out, 'fleetnas_devices_online', 'gauge', 'Devices whose last status is online.', [{ value: store.devices.countOnline() }])
   family(out, 'fleetnas_devices_known', 'gauge', 'Devices the controller knows.', [{ value: store.devices.count() }])
@@ -72,6 +79,30 @@ export function renderMetrics(store: Store, http: HttpRequestCounter, mqttConnec
     'Campaigns by state.',
     CAMPAIGN_STATES.map((state) => ({ labels: { state }, value: byState.get(state) ?? 0 })),
   )
+  if (ingest) {
+    family(
+      out,
+      'fleetnas_mqtt_throttled_messages_total',
+      'counter',
+      'Inbound MQTT messages dropped by the per-device flood limit, by topic kind (this process; throttled results are not acked and are resent by their agent).',
+      [...ingest.throttled.messages].map(([topic_kind, value]) => ({ labels: { topic_kind }, value })),
+    )
+    family(out, 'fleetnas_mqtt_throttled_devices', 'gauge', 'Devices that went over the per-device flood limit at least once (this process).', [
+      { value: ingest.throttled.devices },
+    ])
+    const q = ingest.queue
+    family(out, 'fleetnas_ingest_queued_batches', 'gauge', 'Result batches received and not yet stored (this process).', [{ value: q.queued }])
+    family(out, 'fleetnas_ingest_held_deliveries', 'gauge', 'MQTT deliveries not yet acknowledged to the broker because the ingest queue is full (backpressure).', [
+      { value: q.heldAcks },
+    ])
+    family(out, 'fleetnas_ingest_batches_total', 'counter', 'Result batches through the ingest queue (this process), duplicates included.', [{ value: q.batches }])
+    family(out, 'fleetnas_ingest_transactions_total', 'counter', 'Store transactions of the ingest queue (this process); batches per transaction = batches / transactions.', [
+      { value: q.transactions },
+    ])
+    family(out, 'fleetnas_ingest_store_retries_total', 'counter', 'Times the store was busy (locked past busy_timeout) and queued batches were retried.', [
+      { value: q.storeRetries },
+    ])
+  }
   family(out, 'fleetnas_mqtt_connected', 'gauge', '1 while the controller session is connected to the broker.', [{ value: mqttConnected ? 1 : 0 }])
   family(
     out,

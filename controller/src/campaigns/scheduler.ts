@@ -241,14 +241,20 @@ export class Scheduler implements SchedulerEvents {
       this.store.campaigns.setState(e.id, 'IN_PROGRESS', now)
       this.refreshCampaign(e.campaignId)
     }
-    this.complete(e.id)
+    // e.done was read after the batch committed: no second read of the execution.
+    if (e.done >= (this.store.campaigns.keyCount(e.campaignId) ?? Infinity)) this.finish(e, 'SUCCEEDED')
     this.changed(e.campaignId)
   }
 
-  /** Times out executions whose online device has made no progress for executionTimeoutMs. */
+  /** Completes executions whose blocks are all stored; times out those whose online device made no progress for executionTimeoutMs. */
   checkTimeouts(): void {
     const now = this.now().getTime()
     for (const e of this.store.campaigns.outstanding()) {
+      // Every block stored by another ingest process (an ingest group): done, whatever the clock says.
+      if (e.done >= e.keyCount) {
+        this.finish(e, 'SUCCEEDED')
+        continue
+      }
       const since = e.lastProgress ? Date.parse(e.lastProgress) : 0
       if (now - since < e.executionTimeoutMs) continue
       const what = e.agentFinished ? `ended with ${e.done} blocks stored` : 'made no progress'
@@ -266,8 +272,7 @@ export class Scheduler implements SchedulerEvents {
   /** SUCCEEDED once every campaign key is stored for the execution. */
   private complete(executionId: string): void {
     const e = this.store.campaigns.execution(executionId)!
-    const c = this.store.campaigns.get(e.campaignId)!
-    if (e.done < c.keyCount) return
+    if (e.done < (this.store.campaigns.keyCount(e.campaignId) ?? Infinity)) return
     this.finish(e, 'SUCCEEDED')
   }
 
@@ -293,16 +298,19 @@ export class Scheduler implements SchedulerEvents {
     this.pump(e.deviceId, false)
   }
 
-  /** Campaign state, derived from its executions. */
+  /**
+   * Campaign state, derived from its executions. Called whenever one of them starts or ends, so it
+   * must not read the whole campaign: index seeks decide, and the one scan (did every execution
+   * succeed) runs once, when the last one ends.
+   */
   private refreshCampaign(campaignId: string): void {
-    const c = this.store.campaigns.get(campaignId)
+    const c = this.store.campaigns.stateOf(campaignId)
     if (!c || c.canceled) return
-    const executions = this.store.campaigns.executions(campaignId)
     let state: CampaignState
-    if (executions.every((e) => TERMINAL_STATES.has(e.state))) state = executions.every((e) => e.state === 'SUCCEEDED') ? 'SUCCEEDED' : 'FAILED'
-    else if (executions.some((e) => e.state !== 'QUEUED' || e.done > 0)) state = 'IN_PROGRESS'
+    if (!this.store.campaigns.hasOpenExecutions(campaignId)) state = this.store.campaigns.allSucceeded(campaignId) ? 'SUCCEEDED' : 'FAILED'
+    else if (c.state === 'IN_PROGRESS' || this.store.campaigns.hasStartedExecutions(campaignId)) state = 'IN_PROGRESS'
     else state = 'QUEUED'
-    if (this.store.campaigns.setCampaignState(campaignId, state, this.iso())) this.log.info({ campaignId, state }, 'campaign state')
+    if (state !== c.state && this.store.campaigns.setCampaignState(campaignId, state, this.iso())) this.log.info({ campaignId, state }, 'campaign state')
   }
 
   /**
@@ -310,7 +318,7 @@ export class Scheduler implements SchedulerEvents {
    * online), or starts its oldest queued execution.
    */
   private pump(deviceId: string, resend: boolean): void {
-    if (this.store.devices.get(deviceId)?.status !== 'online') return
+    if (this.store.devices.status(deviceId) !== 'online') return
     const unfinished = this.store.campaigns.unfinishedOfDevice(deviceId)
     const active = unfinished.find((e) => e.jobId !== null)
     if (active) {
@@ -365,5 +373,18 @@ export class Scheduler implements SchedulerEvents {
 
   private send(deviceId: string, payload: string, jobId: string): void {
     this.opts.publisher.publish(topics.jobs(deviceId), payload).catch((err) => this.log.warn({ err, deviceId, jobId }, 'job publish failed'))
+  }
+}
+
+/**
+ * What an ingest-only process (an ingest group member that does not schedule) does when it stores
+ * results: it restarts the execution's timeout clock; the scheduling process's tick completes
+ * the execution and sends the next job.
+ */
+export function ingestOnlyEvents(store: Store, now: () => string): SchedulerEvents {
+  return {
+    onDeviceOnline: () => {},
+    onJobState: () => true,
+    onResultsStored: (executionId) => void store.campaigns.progress(executionId, now()),
   }
 }

@@ -48,6 +48,9 @@ export function buildProgram(): Command {
     .option('--insecure', 'no API token and no broker authentication (local demos only)', false)
     .addOption(new Option('--log-level <level>').choices(['trace', 'debug', 'info', 'warn', 'error']).env('FLEETNAS_LOG_LEVEL').default('info'))
     .addOption(new Option('--supernet <file>', 'a meta-trained supernet checkpoint: architecture requests need one').env('FLEETNAS_SUPERNET'))
+    .addOption(new Option('--ingest-group <name>', 'share result ingest with other controller processes ($share/<name>/..., needs --broker with MQTT 5)').env('FLEETNAS_INGEST_GROUP'))
+    .option('--no-scheduling', 'ingest only: leave campaigns to the one process of the ingest group that schedules')
+    .addOption(new Option('--mqtt-client-id <id>', 'MQTT client id (default fleetnas-controller; an ingest-only process gets one per host and pid)').env('FLEETNAS_MQTT_CLIENT_ID'))
     .action(async (o) => {
       const { startControllerCommand } = await import('./commands/controller-start.ts')
       await startControllerCommand(o)

@@ -3,7 +3,7 @@ import type { Store } from '../store/db.ts'
 import type { Scheduler } from '../campaigns/scheduler.ts'
 import type { LatencyModels } from '../latency/service.ts'
 import type { ArchitectureRequests } from '../architectures/service.ts'
-import type { HttpRequestCounter } from '../metrics.ts'
+import type { HttpRequestCounter, IngestFigures } from '../metrics.ts'
 
 export interface MqttStatus {
   /** URL agents connect to. */
@@ -13,6 +13,8 @@ export interface MqttStatus {
   controllerUsername: string
   /** Whether the broker checks device credentials (embedded broker with auth on). */
   deviceAuth: boolean
+  /** This process's ingest queue and per-device flood limit, for /metrics. */
+  ingest?: () => IngestFigures
 }
 
 declare module 'fastify' {

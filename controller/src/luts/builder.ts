@@ -1,11 +1,14 @@
 /**
- * Keeps the materialised LUTs current: after a results batch is stored (same transaction), every
- * key it touched is re-aggregated for its (hardware profile, runtime, threads, backend): blocks and
+ * Keeps the materialised LUTs current. A results batch marks the keys it touched (`markTouchedLutKeys`,
+ * in its own transaction); a fold (`foldPendingLutRows`, before any LUT read and periodically)
+ * re-aggregates each marked key once for its (hardware profile, runtime, threads, backend): blocks and
  * architectures from each device's latest measurement, empty graphs (the call overhead of an input
  * shape) from the median of each device's recent readings, since they repeat in every window.
+ * Re-aggregating reads one row per device of the class, so it is done once per key per fold, not
+ * once per batch: with a thousand devices measuring the same blocks, per batch was quadratic.
  */
 import type { Measurement } from '@fleetnas/shared'
-import type { LutKind, LutQueries, LutScope } from '../store/luts.ts'
+import type { LutKind, LutQueries, LutScope, PendingLutKey } from '../store/luts.ts'
 import { aggregateDevices, median, type DeviceMeasurement } from './aggregate.ts'
 
 /** One device's overhead figure: the median of its recent empty-graph readings. */
@@ -34,18 +37,29 @@ function groupByDevice(rows: readonly DeviceMeasurement[]): DeviceMeasurement[][
   return [...by.values()]
 }
 
-export function refreshLutRows(luts: LutQueries, hardwareProfile: string | null, measurements: readonly Measurement[], now: string): number {
-  if (hardwareProfile === null) return 0 // a device that never sent its info belongs to no LUT yet
-  const touched = new Map<string, { scope: LutScope; kind: LutKind; key: string }>()
+/** The LUT rows a batch's measurements touch (none for a device that never sent its info: it belongs to no LUT yet). */
+export function touchedLutKeys(hardwareProfile: string | null, measurements: readonly Measurement[]): PendingLutKey[] {
+  if (hardwareProfile === null) return []
+  const touched = new Map<string, PendingLutKey>()
   for (const m of measurements) {
     if (m.kind === 'reference') continue
     const scope = { hardwareProfile, runtime: m.runtime, threads: m.threads, backend: m.backend }
     touched.set(JSON.stringify([scope, m.kind, m.key]), { scope, kind: m.kind, key: m.key })
   }
-  for (const { scope, kind, key } of touched.values()) {
-    const rows =
-      kind === 'empty' ? groupByDevice(luts.recentEmptiesPerDevice(scope, key)).map(deviceOverhead) : luts.latestPerDevice(scope, kind, key)
-    if (rows.length > 0) luts.upsert(scope, kind, key, aggregateDevices(rows), now)
-  }
-  return touched.size
+  return [...touched.values()]
+}
+
+/** Re-aggregates one LUT row from the stored measurements. */
+export function refreshLutRow(luts: LutQueries, { scope, kind, key }: PendingLutKey, now: string): void {
+  const rows =
+    kind === 'empty' ? groupByDevice(luts.recentEmptiesPerDevice(scope, key)).map(deviceOverhead) : luts.latestPerDevice(scope, kind as 'block' | 'architecture', key)
+  if (rows.length > 0) luts.upsert(scope, kind, key, aggregateDevices(rows), now)
+}
+
+/** Re-aggregates every marked row and clears the marks. Call inside one (immediate) transaction. */
+export function foldPendingLutRows(luts: LutQueries, now: string): number {
+  const pending = luts.pending()
+  for (const p of pending) refreshLutRow(luts, p, now)
+  luts.clearPending()
+  return pending.length
 }

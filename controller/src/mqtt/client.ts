@@ -1,9 +1,14 @@
 /**
- * The controller's one MQTT session: fixed client id, clean=false and QoS 1 subscriptions, so the
+ * The controller's MQTT session: fixed client id, clean=false and QoS 1 subscriptions, so the
  * broker keeps results for it while it is down. Subscribes again whenever the broker has no session.
+ *
+ * With an ingest group (several controller processes sharing the ingest, external broker only) the
+ * session speaks MQTT 5, keeps its session for `sessionExpiryS` after a disconnect, and takes
+ * results through the shared subscription `$share/<group>/...`: the broker hands each batch to one
+ * member of the group.
  */
 import mqtt, { type MqttClient } from 'mqtt'
-import { controllerSubscriptions } from '@fleetnas/shared'
+import { controllerSubscriptions, topics } from '@fleetnas/shared'
 import type { Logger } from 'pino'
 import { BrokerUnavailable } from '../errors.ts'
 
@@ -25,8 +30,25 @@ export interface ControllerClientOptions {
   clientId?: string
   log: Logger
   onMessage(topic: string, payload: Buffer, retained: boolean): void
+  /**
+   * Asked after each delivery is handled, before it is acknowledged to the broker and the next one
+   * is read: call `go` now, or later to hold the broker back (the ingest queue's backpressure).
+   */
+  admit?(go: () => void): void
+  /** Default: every agent-side topic, unshared. */
+  subscriptions?: string[]
+  /** MQTT 5 with a session that outlives a disconnect by this long (shared subscriptions need MQTT 5). */
+  mqtt5SessionExpiryS?: number
   /** How long the first connection may take before start-up fails. */
   connectTimeoutMs?: number
+}
+
+/** What a controller process subscribes to: unshared agent topics when it schedules, results shared in a group. */
+export function subscriptionsFor(o: { ingestGroup?: string; scheduling: boolean }): string[] {
+  if (!o.ingestGroup) return controllerSubscriptions
+  const results = topics.results('+')
+  const own = o.scheduling ? controllerSubscriptions.filter((f) => f !== results) : []
+  return [...own, `$share/${o.ingestGroup}/${results}`]
 }
 
 export async function connectControllerClient(opts: ControllerClientOptions): Promise<ControllerClient> {
@@ -39,13 +61,22 @@ export async function connectControllerClient(opts: ControllerClientOptions): Pr
     reconnectPeriod: 1000,
     connectTimeout: opts.connectTimeoutMs ?? 10_000,
     resubscribe: false, // we subscribe on every connect without a session, below
+    ...(opts.mqtt5SessionExpiryS !== undefined && { protocolVersion: 5, properties: { sessionExpiryInterval: opts.mqtt5SessionExpiryS } }),
   })
+  const subscriptions = opts.subscriptions ?? controllerSubscriptions
   client.on('message', (topic, payload, packet) => opts.onMessage(topic, payload, packet.retain))
+  // mqtt.js acknowledges a QoS 1 delivery and reads the next one when this calls back.
+  if (opts.admit) {
+    const admit = opts.admit
+    client.handleMessage = (_packet, done) => admit(() => done?.())
+  }
   client.on('connect', (connack) => {
     log.info({ url: opts.url, sessionPresent: connack.sessionPresent }, 'mqtt connected')
     if (!connack.sessionPresent)
-      client.subscribe(controllerSubscriptions, { qos: 1 }, (err) => {
+      client.subscribe(subscriptions, { qos: 1 }, (err, granted) => {
         if (err) log.error({ err }, 'mqtt subscribe failed')
+        // A refusal (ACL, or no shared subscriptions on this broker) comes back as a failure code.
+        for (const g of granted ?? []) if (g.qos > 2) log.error({ topic: g.topic, code: g.qos }, 'mqtt subscription refused by the broker')
       })
   })
   client.on('offline', () => log.warn({ url: opts.url }, 'mqtt offline; reconnecting'))

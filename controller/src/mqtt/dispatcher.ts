@@ -10,6 +10,7 @@ import { handleStatus } from './handlers/status.ts'
 import { handleInfo } from './handlers/info.ts'
 import { handleJobState } from './handlers/job-state.ts'
 import { handleResults } from './handlers/results.ts'
+import type { DeviceLimits } from './device-limits.ts'
 
 /** What a handler says about a message it refuses. */
 export interface Rejection {
@@ -42,16 +43,27 @@ function reasonClass(decodeReason: string): RejectReason {
   return 'schema'
 }
 
-export function createDispatcher(ctx: HandlerContext) {
+export interface DispatcherOptions {
+  /** Per-device flood limit, checked before a message is parsed. */
+  limits?: DeviceLimits
+}
+
+export function createDispatcher(ctx: HandlerContext, opts: DispatcherOptions = {}) {
   const logged = new Set<string>()
+  const logOnce = (once: string, fields: object, msg: string) => {
+    if (logged.has(once) || logged.size >= MAX_LOGGED_REASONS) return
+    logged.add(once)
+    ctx.log.warn(fields, msg)
+  }
 
   const reject = (topicKind: string, r: Rejection, topic: string) => {
-    ctx.store.counters.increment(REJECTED_COUNTER, { topic_kind: topicKind, reason: r.reason })
-    const once = `${topicKind}:${r.reason}:${r.detail}`
-    if (!logged.has(once) && logged.size < MAX_LOGGED_REASONS) {
-      logged.add(once)
-      ctx.log.warn({ topic, reason: r.reason, detail: r.detail }, 'mqtt message dropped (logged once per reason)')
+    try {
+      ctx.store.counters.increment(REJECTED_COUNTER, { topic_kind: topicKind, reason: r.reason })
+    } catch (err) {
+      // A store locked past busy_timeout (by another process) must not turn a dropped message into a crash.
+      ctx.log.warn({ err: (err as Error).message, topic }, 'rejected message not counted: store unavailable')
     }
+    logOnce(`${topicKind}:${r.reason}:${r.detail}`, { topic, reason: r.reason, detail: r.detail }, 'mqtt message dropped (logged once per reason)')
   }
 
   return function dispatch(topic: string, payload: Buffer, retained = false): void {
@@ -60,6 +72,9 @@ export function createDispatcher(ctx: HandlerContext) {
     // An empty retained payload is the broker clearing a retained message, not a message.
     if (payload.length === 0 && retained) return
     const kind = parsed.kind as keyof typeof handlers
+    // Counted in memory, not in the store: a flood must not turn into a write per message.
+    if (opts.limits && !opts.limits.allow(parsed.deviceId, kind))
+      return logOnce(`throttled:${parsed.deviceId}`, { deviceId: parsed.deviceId, topic }, 'device over its message rate: messages dropped (results are resent by the agent; logged once per device)')
     const decoded = decodeMessage(kind, payload)
     if (!decoded.ok) return reject(kind, { reason: reasonClass(decoded.reason), detail: decoded.reason }, topic)
     try {

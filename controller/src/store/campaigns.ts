@@ -109,15 +109,26 @@ export function campaignQueries(db: Database.Database) {
   const hasKey = db.prepare<[string, string], { one: number }>(`SELECT 1 AS one FROM campaign_keys WHERE campaign_id = ? AND key = ?`)
   const executionsOf = db.prepare<[string], Raw<Execution>>(`SELECT ${EXECUTION_COLUMNS} FROM executions e WHERE e.campaign_id = ? ORDER BY e.id`)
   const getExecution = db.prepare<[string], Raw<Execution>>(`SELECT ${EXECUTION_COLUMNS} FROM executions e WHERE e.id = ?`)
-  const jobOwner = db.prepare<[string], { executionId: string; deviceId: string; attempt: number }>(
-    `SELECT execution_id AS executionId, device_id AS deviceId, attempt FROM jobs WHERE job_id = ?`,
+  const jobOwner = db.prepare<[string], { executionId: string; campaignId: string; deviceId: string; attempt: number }>(
+    `SELECT j.execution_id AS executionId, e.campaign_id AS campaignId, j.device_id AS deviceId, j.attempt
+     FROM jobs j JOIN executions e ON e.id = j.execution_id WHERE j.job_id = ?`,
   )
+  const keyCount = db.prepare<[string], { n: number; canceled: number }>(`SELECT key_count AS n, canceled FROM campaigns WHERE id = ?`)
+  // Both walk the executions_state index: the first open execution of the campaign ends them.
+  const anyOpen = db.prepare<[string], { one: number }>(
+    `SELECT 1 AS one FROM executions WHERE state IN ('QUEUED', 'IN_PROGRESS') AND campaign_id = ? LIMIT 1`,
+  )
+  const anyStarted = db.prepare<[string], { one: number }>(
+    `SELECT 1 AS one FROM executions e WHERE e.campaign_id = ? AND (e.state <> 'QUEUED' OR EXISTS (SELECT 1 FROM execution_blocks b WHERE b.execution_id = e.id)) LIMIT 1`,
+  )
+  const anyNotSucceeded = db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM executions WHERE campaign_id = ? AND state <> 'SUCCEEDED' LIMIT 1`)
+  const campaignState = db.prepare<[string], { state: CampaignState; canceled: number }>(`SELECT state, canceled FROM campaigns WHERE id = ?`)
   const unfinishedOfDevice = db.prepare<[string], Raw<Execution>>(
     `SELECT ${EXECUTION_COLUMNS} FROM executions e JOIN campaigns c ON c.id = e.campaign_id
      WHERE e.device_id = ? AND e.state IN ('QUEUED', 'IN_PROGRESS') ORDER BY c.created_at, e.id`,
   )
-  const outstanding = db.prepare<[], Raw<Execution> & { executionTimeoutMs: number }>(
-    `SELECT ${EXECUTION_COLUMNS}, c.execution_timeout_ms AS executionTimeoutMs
+  const outstanding = db.prepare<[], Raw<Execution> & { executionTimeoutMs: number; keyCount: number }>(
+    `SELECT ${EXECUTION_COLUMNS}, c.execution_timeout_ms AS executionTimeoutMs, c.key_count AS keyCount
      FROM executions e JOIN campaigns c ON c.id = e.campaign_id JOIN devices d ON d.id = e.device_id
      WHERE e.state IN ('QUEUED', 'IN_PROGRESS') AND e.job_id IS NOT NULL AND d.status = 'online'`,
   )
@@ -179,10 +190,22 @@ export function campaignQueries(db: Database.Database) {
       return r && toExecution(r)
     },
     jobOwner: (jobId: string) => jobOwner.get(jobId),
+    /** Targets per execution of a campaign (fixed at creation), without reading the rest of it. */
+    keyCount: (id: string): number | undefined => keyCount.get(id)?.n,
+    /** The campaign's state and whether it was canceled, without parsing the rest of it. */
+    stateOf: (id: string) => {
+      const r = campaignState.get(id)
+      return r && { state: r.state, canceled: r.canceled === 1 }
+    },
+    /** Whether a QUEUED or IN_PROGRESS execution is left (an index seek, not a scan of the campaign). */
+    hasOpenExecutions: (id: string): boolean => anyOpen.get(id) !== undefined,
+    /** Whether any execution left QUEUED or stored a block. */
+    hasStartedExecutions: (id: string): boolean => anyStarted.get(id) !== undefined,
+    allSucceeded: (id: string): boolean => anyNotSucceeded.get(id) === undefined,
     /** QUEUED and IN_PROGRESS executions of a device, oldest campaign first. */
     unfinishedOfDevice: (deviceId: string): Execution[] => unfinishedOfDevice.all(deviceId).map(toExecution),
     /** Executions with a job out on an online device (candidates for a timeout). */
-    outstanding: () => outstanding.all().map((r) => ({ ...toExecution(r), executionTimeoutMs: r.executionTimeoutMs })),
+    outstanding: () => outstanding.all().map((r) => ({ ...toExecution(r), executionTimeoutMs: r.executionTimeoutMs, keyCount: r.keyCount })),
     devicesWithUnfinished: () => devicesWithUnfinished.all().map((r) => r.deviceId),
     recordJob: db.transaction((executionId: string, deviceId: string, jobId: string, attempt: number, now: string) => {
       insertJob.run(jobId, executionId, deviceId, attempt, now)

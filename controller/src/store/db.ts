@@ -1,7 +1,8 @@
 /**
  * The controller's store: one SQLite file (`<dataDir>/fleetnas.db`) in WAL mode, migrated on open,
  * with prepared statements grouped per area. better-sqlite3 is synchronous, so a handler's
- * transaction cannot interleave with another's.
+ * transaction cannot interleave with another's in this process; other processes sharing the file
+ * (ingest workers) wait for the write lock up to busy_timeout.
  */
 import fs from 'node:fs'
 import path from 'node:path'
@@ -15,6 +16,7 @@ import { lutQueries } from './luts.ts'
 import { counterQueries } from './counters.ts'
 import { latencyModelQueries } from './latency-models.ts'
 import { architectureRequestQueries } from './architecture-requests.ts'
+import { foldPendingLutRows } from '../luts/builder.ts'
 
 export const DB_FILE = 'fleetnas.db'
 
@@ -30,6 +32,14 @@ export interface Store {
   readonly architectureRequests: ReturnType<typeof architectureRequestQueries>
   /** Runs fn in one transaction (nested calls become savepoints). */
   transaction<T>(fn: () => T): T
+  /**
+   * The same, taking the write lock at BEGIN (BEGIN IMMEDIATE): with several controller processes on
+   * one file, a transaction that reads first and writes later could otherwise fail at once with
+   * SQLITE_BUSY when another process wrote in between, instead of waiting busy_timeout.
+   */
+  writeTransaction<T>(fn: () => T): T
+  /** Re-aggregates the LUT rows results batches marked; returns how many. */
+  foldLuts(): number
   close(): void
 }
 
@@ -47,17 +57,22 @@ export function openStore(dataDir: string): Store {
     throw StoreOpen(file, (e as Error).message)
   }
   migrate(db, file)
+  const fold = db.transaction(() => foldPendingLutRows(luts, new Date().toISOString()))
+  const foldLuts = () => (luts.hasPending() ? fold.immediate() : 0)
+  const luts = lutQueries(db, { beforeRead: foldLuts })
   return {
     db,
     file,
     devices: deviceQueries(db),
     campaigns: campaignQueries(db),
     measurements: measurementQueries(db),
-    luts: lutQueries(db),
+    luts,
     counters: counterQueries(db),
     latencyModels: latencyModelQueries(db),
     architectureRequests: architectureRequestQueries(db),
     transaction: <T>(fn: () => T): T => db.transaction(fn)(),
+    writeTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+    foldLuts,
     close: () => {
       if (db.open) db.close()
     },

@@ -51,6 +51,8 @@ export function deviceQueries(db: Database.Database) {
     `UPDATE devices SET hardware_profile = ?, threads = ?, inventory = ?, runtimes = ?, agent_version = ?, last_seen = ? WHERE id = ?`,
   )
   const touch = db.prepare(`UPDATE devices SET last_seen = ? WHERE id = ?`)
+  const profileOf = db.prepare<[string], { hardware_profile: string | null }>(`SELECT hardware_profile FROM devices WHERE id = ?`)
+  const statusOf = db.prepare<[string], { status: DeviceStatus }>(`SELECT status FROM devices WHERE id = ?`)
   const allOffline = db.prepare(`UPDATE devices SET status = 'offline' WHERE status = 'online'`)
   const setSecret = db.prepare(`UPDATE devices SET secret_hash = ? WHERE id = ?`)
   const getSecret = db.prepare<[string], { secret_hash: string | null }>(`SELECT secret_hash FROM devices WHERE id = ?`)
@@ -58,6 +60,13 @@ export function deviceQueries(db: Database.Database) {
   const countAll = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM devices`)
 
   const ensureDevice = (id: string, now: string) => ensure.run(id, now)
+  // Reads, then writes: IMMEDIATE, so another process writing in between makes it wait, not fail.
+  const recordStatus = db.transaction((id: string, status: DeviceStatus, agentVersion: string, now: string): DeviceStatus | undefined => {
+    const before = statusOf.get(id)?.status
+    ensureDevice(id, now)
+    setStatus.run(status, agentVersion, now, id)
+    return before
+  })
 
   return {
     get: (id: string): Device | undefined => {
@@ -65,14 +74,12 @@ export function deviceQueries(db: Database.Database) {
       return r && toDevice(r)
     },
     list: (): Device[] => all.all().map(toDevice),
+    /** A device's hardware profile alone (ingest reads it per batch; the inventory JSON is not parsed). */
+    hardwareProfile: (id: string): string | null => profileOf.get(id)?.hardware_profile ?? null,
+    status: (id: string): DeviceStatus | undefined => statusOf.get(id)?.status,
     listByProfile: (profile: string): Device[] => byProfile.all(profile).map(toDevice),
     /** Records a status message; returns the previous status (undefined for a new device). */
-    recordStatus: db.transaction((id: string, status: DeviceStatus, agentVersion: string, now: string): DeviceStatus | undefined => {
-      const before = getOne.get(id)?.status
-      ensureDevice(id, now)
-      setStatus.run(status, agentVersion, now, id)
-      return before
-    }),
+    recordStatus: (id: string, status: DeviceStatus, agentVersion: string, now: string): DeviceStatus | undefined => recordStatus.immediate(id, status, agentVersion, now),
     recordInfo: db.transaction((info: InfoMessage, now: string): void => {
       ensureDevice(info.deviceId, now)
       setInfo.run(info.hardwareProfile, info.threads, JSON.stringify(info.inventory), JSON.stringify(info.runtimes), info.agentVersion, now, info.deviceId)

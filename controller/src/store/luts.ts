@@ -50,7 +50,28 @@ const ENTRY_COLUMNS = `key, kind, backend, median_ms AS medianMs, p10_ms AS p10M
 const fromRawDevice = (r: RawDevice): DeviceMeasurement => ({ ...r, noisy: r.noisy === 1, belowOverhead: r.belowOverhead === 1 })
 const fromRawEntry = (r: RawEntry): LutEntryRow => ({ ...r, noisy: r.noisy === 1, belowOverhead: r.belowOverhead === 1 })
 
-export function lutQueries(db: Database.Database) {
+/** A LUT row a results batch touched: re-aggregated at the next fold (lut_pending, migration 7). */
+export interface PendingLutKey {
+  scope: LutScope
+  kind: LutKind
+  key: string
+}
+
+export interface LutQueryOptions {
+  /** Runs before every read of LUT rows: folds the pending keys in, so readers never see a stale row. */
+  beforeRead?: () => void
+}
+
+export function lutQueries(db: Database.Database, opts: LutQueryOptions = {}) {
+  const beforeRead = opts.beforeRead ?? (() => {})
+  const markPending = db.prepare(
+    `INSERT INTO lut_pending (hardware_profile, runtime, threads, backend, kind, key) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+  )
+  const pendingAll = db.prepare<[], LutScope & { kind: LutKind; key: string }>(
+    `SELECT hardware_profile AS hardwareProfile, runtime, threads, backend, kind, key FROM lut_pending`,
+  )
+  const anyPending = db.prepare<[], { one: number }>(`SELECT 1 AS one FROM lut_pending LIMIT 1`)
+  const clearPending = db.prepare(`DELETE FROM lut_pending`)
   const latestPerDevice = db.prepare<[string, string, number, string, string, string], RawDevice>(
     `SELECT ${DEVICE_COLUMNS} FROM (
        SELECT *, row_number() OVER (PARTITION BY device_id ORDER BY measured_at DESC, id DESC) AS rn
@@ -100,6 +121,13 @@ export function lutQueries(db: Database.Database) {
   )
 
   return {
+    /** Marks a row for re-aggregation; call in the transaction that stores its measurements. */
+    markPending: (p: PendingLutKey) => void markPending.run(p.scope.hardwareProfile, p.scope.runtime, p.scope.threads, p.scope.backend, p.kind, p.key),
+    hasPending: (): boolean => anyPending.get() !== undefined,
+    /** Every marked row; clear them in the same transaction that re-aggregates them. */
+    pending: (): PendingLutKey[] =>
+      pendingAll.all().map(({ kind, key, ...scope }) => ({ scope, kind, key })),
+    clearPending: () => void clearPending.run(),
     latestPerDevice: (s: LutScope, kind: 'block' | 'architecture', key: string): DeviceMeasurement[] =>
       latestPerDevice.all(s.hardwareProfile, s.runtime, s.threads, s.backend, kind, key).map(fromRawDevice),
     /** The latest empty-graph readings of each device, for its overhead figure. */
@@ -108,6 +136,7 @@ export function lutQueries(db: Database.Database) {
     upsert: (s: LutScope, kind: LutKind, key: string, stats: LutStats, now: string) =>
       upsert.run({ ...s, kind, key, ...stats, noisy: stats.noisy ? 1 : 0, belowOverhead: stats.belowOverhead ? 1 : 0, updatedAt: now }),
     summaries: (): LutSummary[] => {
+      beforeRead()
       const devices = new Map(devicesOf.all().map((d) => [`${d.hardwareProfile}\0${d.runtime}\0${d.threads}`, d.devices]))
       return summaries.all().map((r) => ({
         ...r,
@@ -115,16 +144,21 @@ export function lutQueries(db: Database.Database) {
         devices: devices.get(`${r.hardwareProfile}\0${r.runtime}\0${r.threads}`) ?? 0,
       }))
     },
-    entries: (hardwareProfile: string, runtime: string, threads: number, kind: LutKind = 'block'): LutEntryRow[] =>
-      entries.all(hardwareProfile, runtime, threads, kind).map(fromRawEntry),
+    entries: (hardwareProfile: string, runtime: string, threads: number, kind: LutKind = 'block'): LutEntryRow[] => {
+      beforeRead()
+      return entries.all(hardwareProfile, runtime, threads, kind).map(fromRawEntry)
+    },
     /** Changes whenever a row of the scope changes: a fitted model older than this is stale. */
     dataStamp: (s: LutScope): string => {
+      beforeRead()
       const r = stamp.get(s.hardwareProfile, s.runtime, s.threads, s.backend)!
       return `${r.n}@${r.last ?? ''}/${r.sum}`
     },
     /** Backends of a LUT, the one with most block rows first. */
-    backends: (hardwareProfile: string, runtime: string, threads: number): string[] =>
-      backendsOf.all(hardwareProfile, runtime, threads).map((r) => r.backend),
+    backends: (hardwareProfile: string, runtime: string, threads: number): string[] => {
+      beforeRead()
+      return backendsOf.all(hardwareProfile, runtime, threads).map((r) => r.backend)
+    },
   }
 }
 export type LutQueries = ReturnType<typeof lutQueries>

@@ -11,6 +11,9 @@ export interface ControllerStartOptions {
   insecure: boolean
   logLevel: string
   supernet?: string
+  ingestGroup?: string
+  scheduling: boolean
+  mqttClientId?: string
 }
 
 export async function startControllerCommand(o: ControllerStartOptions): Promise<void> {
@@ -27,6 +30,9 @@ export async function startControllerCommand(o: ControllerStartOptions): Promise
     insecure: o.insecure,
     logLevel: o.logLevel,
     supernet: o.supernet,
+    ingestGroup: o.ingestGroup,
+    scheduling: o.scheduling,
+    mqttClientId: o.mqttClientId,
   } as Parameters<typeof startController>[0])
   process.stderr.write(`fleetnas controller: API ${running.httpUrl} (docs ${running.httpUrl}/docs), MQTT ${running.mqttUrl}\n`)
   await new Promise<void>((resolve) => {

@@ -5,6 +5,6 @@ import '../context.ts'
 
 export const metricsPlugin: FastifyPluginAsync = async (app) => {
   app.get('/metrics', { schema: { tags: ['ops'], summary: 'Prometheus metrics' } }, async (_req, reply) =>
-    reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics(app.store, app.httpCounter, app.mqtt.connected())),
+    reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderMetrics(app.store, app.httpCounter, app.mqtt.connected(), app.mqtt.ingest?.())),
   )
 }

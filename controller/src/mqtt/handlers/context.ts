@@ -1,9 +1,10 @@
-/** What every MQTT handler gets: the store, the scheduler's event entry points, a publisher, a logger. */
+/** What every MQTT handler gets: the store, the ingest queue, the scheduler's event entry points, a publisher, a logger. */
 import type { Logger } from 'pino'
 import type { Store } from '../../store/db.ts'
 import type { LutScope } from '../../store/luts.ts'
 import type { Publisher } from '../client.ts'
 import type { JobStateMessage } from '@fleetnas/shared'
+import type { QueuedBatch } from '../ingest-queue.ts'
 
 export interface SchedulerEvents {
   onDeviceOnline(deviceId: string): void
@@ -17,8 +18,14 @@ export interface LatencyEvents {
   scheduleRefit(scope: LutScope): void
 }
 
+/** Where checked result batches go to be stored and acked. */
+export interface IngestSink {
+  enqueue(batch: QueuedBatch): void
+}
+
 export interface HandlerContext {
   store: Store
+  ingest: IngestSink
   scheduler: SchedulerEvents
   latency?: LatencyEvents
   publisher: Publisher
