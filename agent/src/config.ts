@@ -6,12 +6,12 @@
  */
 import { randomBytes } from 'node:crypto'
 import { constants as fsConstants } from 'node:fs'
-import { access, mkdir, readFile, rename, writeFile } from 'node:fs/promises'
+import { access, mkdir, readFile } from 'node:fs/promises'
 import { homedir, hostname } from 'node:os'
 import { join, resolve } from 'node:path'
 import { Type, type Static } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
-import { isValidId } from '@fleetnas/shared'
+import { isValidId, writeFileAtomic } from '@fleetnas/shared'
 import { ConfigFileInvalid, ConfigInvalid } from './errors.ts'
 import { DEFAULT_PROFILES_DIR } from './paths.ts'
 
@@ -195,8 +195,7 @@ export async function loadOrCreateDeviceId(stateDir: string): Promise<string> {
   }
   const host = hostname().replace(/[^A-Za-z0-9._-]/g, '-').replace(/^[^A-Za-z0-9]+/, '').slice(0, 40) || 'device'
   const id = `${host}-${randomBytes(3).toString('hex')}`
-  await writeFile(`${file}.tmp`, `${id}\n`)
-  await rename(`${file}.tmp`, file)
+  await writeFileAtomic(file, `${id}\n`)
   return id
 }
 

@@ -6,10 +6,9 @@
  *   appended after the batch is on disk. Sequence numbers and measured keys are derived from it
  *   (and from the outbox), so a seq is never reused for different data, even across restarts.
  */
-import { mkdir, open, readdir, readFile } from 'node:fs/promises'
+import { mkdir, open, readdir, readFile, rm } from 'node:fs/promises'
 import { join } from 'node:path'
-import { checkMessage, isValidId, type AgentJobState, type JobMessage } from '@fleetnas/shared'
-import { isDurableTemp, removeFile, writeFileDurable } from './durable-file.ts'
+import { checkMessage, isAtomicWriteTemp, isValidId, writeFileAtomic, type AgentJobState, type JobMessage } from '@fleetnas/shared'
 
 export const TERMINAL_STATES: ReadonlySet<AgentJobState> = new Set(['SUCCEEDED', 'FAILED', 'REJECTED', 'CANCELED'])
 
@@ -39,8 +38,8 @@ export class JobStore {
     const store = new JobStore(dir)
     await mkdir(dir, { recursive: true })
     for (const name of await readdir(dir)) {
-      if (isDurableTemp(name)) {
-        await removeFile(join(dir, name)) // a record write cut off by a crash; the old record stands
+      if (isAtomicWriteTemp(name)) {
+        await rm(join(dir, name), { force: true }) // a record write cut off by a crash; the old record stands
         continue
       }
       const m = /^(.+)\.json$/.exec(name)
@@ -84,7 +83,7 @@ export class JobStore {
       updatedAt: now,
     }
     if (fields.reason !== undefined) rec.reason = fields.reason
-    await writeFileDurable(join(this.dir, `${jobId}.json`), JSON.stringify(rec))
+    await writeFileAtomic(join(this.dir, `${jobId}.json`), JSON.stringify(rec))
     this.records.set(jobId, rec)
     if (!this.progress.has(jobId)) this.progress.set(jobId, { nextSeq: 0, measured: new Set() })
     return rec

@@ -2,7 +2,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import t from 'tap'
-import { DEFAULT_MEASURE_SETTINGS, type JobMessage, type Measurement, type ResultsMessage } from '@fleetnas/shared'
+import { atomicWriteTempPath, DEFAULT_MEASURE_SETTINGS, type JobMessage, type Measurement, type ResultsMessage } from '@fleetnas/shared'
 import { JobStore } from './job-store.ts'
 import { Outbox } from './outbox.ts'
 import { ResultsBatcher } from './results-batcher.ts'
@@ -31,12 +31,13 @@ t.test('write, ack, reload after a restart', async (t) => {
 
   const bad: string[] = []
   await writeFile(join(dir, 'job-b', '5.json'), '{ torn')
-  await writeFile(join(dir, 'job-b', '6.json.4242.tmp'), '{"v":1,') // a write cut off by a kill
+  await writeFile(atomicWriteTempPath(join(dir, 'job-b', '6.json')), '{"v":1,') // a write cut off by a kill
+  await writeFile(join(dir, 'job-b', '7.json.4242.tmp'), '{"v":1,') // one cut off under the agent's older temp naming
   const again = await Outbox.open(dir, (f) => bad.push(f))
   t.same(again.pending().map((e) => [e.message.jobId, e.message.seq]), [['job-a', 1], ['job-b', 0]])
   t.ok(again.pending().every((e) => e.publishedAt === 0), 'reloaded batches count as never published')
   t.match(bad, [/5\.json$/])
-  t.notOk((await readdir(join(dir, 'job-b'))).includes('6.json.4242.tmp'), 'a temp file left by a crash is swept, so the folder can empty')
+  t.same((await readdir(join(dir, 'job-b'))).sort(), ['0.json', '5.json'], 'temp files left by a crash are swept, so the folder can empty')
   t.equal(again.maxSeq('job-a'), 1)
   t.same([...again.pendingKeys('job-a')], ['k3'])
   await again.ack('job-a', [1])

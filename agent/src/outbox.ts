@@ -3,10 +3,9 @@
  * and kept until the controller acknowledges (jobId, seq), so a restart of the agent, the broker
  * or the controller loses nothing. Layout: `{dir}/{jobId}/{seq}.json` (ids are safe path parts).
  */
-import { mkdir, readdir, readFile, rmdir } from 'node:fs/promises'
+import { mkdir, readdir, readFile, rm, rmdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { checkMessage, isValidId, type ResultsMessage } from '@fleetnas/shared'
-import { isDurableTemp, removeFile, writeFileDurable } from './durable-file.ts'
+import { checkMessage, isAtomicWriteTemp, isValidId, writeFileAtomic, type ResultsMessage } from '@fleetnas/shared'
 
 export interface OutboxEntry {
   message: ResultsMessage
@@ -39,8 +38,8 @@ export class Outbox {
       }
       for (const f of files) {
         // A temp file is a write cut off by a crash: its batch was never put, so nothing refers to it.
-        if (isDurableTemp(f)) {
-          await removeFile(join(jobDir, f))
+        if (isAtomicWriteTemp(f)) {
+          await rm(join(jobDir, f), { force: true })
           continue
         }
         if (!/^\d+\.json$/.test(f)) continue
@@ -61,7 +60,7 @@ export class Outbox {
   async put(message: ResultsMessage): Promise<void> {
     const jobDir = join(this.dir, message.jobId)
     await mkdir(jobDir, { recursive: true })
-    await writeFileDurable(join(jobDir, `${message.seq}.json`), JSON.stringify(message))
+    await writeFileAtomic(join(jobDir, `${message.seq}.json`), JSON.stringify(message))
     this.entries.set(entryKey(message.jobId, message.seq), { message, publishedAt: 0 })
   }
 
@@ -71,7 +70,7 @@ export class Outbox {
     for (const seq of seqs) {
       const k = entryKey(jobId, seq)
       if (!this.entries.has(k)) continue
-      await removeFile(join(this.dir, jobId, `${seq}.json`))
+      await rm(join(this.dir, jobId, `${seq}.json`), { force: true })
       this.entries.delete(k)
       removed.push(seq)
     }

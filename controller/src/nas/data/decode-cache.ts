@@ -3,12 +3,15 @@
  * One file per unit (an Omniglot alphabet, a folder class) holding its packed [N,C,H,W] bytes,
  * named by a hash of everything that shaped them (source files with sizes and mtimes, decoder
  * settings, format version). It lives in os.tmpdir() unless told otherwise, never in the repo.
- * The cache is an optimisation only: a failure to read or write it is not an error.
+ * The cache is an optimisation only: a failure to read or write it is not an error. Files are put
+ * by the one atomic write, so a concurrent reader (another process decoding the same unit) sees no
+ * file or a whole one, never a part.
  */
-import { createHash, randomBytes } from 'node:crypto'
-import { mkdir, readFile, rename, writeFile, unlink } from 'node:fs/promises'
+import { createHash } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { writeFileAtomic } from '@fleetnas/shared'
 
 const FORMAT_VERSION = 1
 
@@ -41,15 +44,7 @@ export function openDecodeCache(dir: string | false | undefined): DecodeCache {
       }
     },
     async put(identity, data) {
-      const file = fileOf(identity)
-      const tmp = `${file}.${randomBytes(4).toString('hex')}.tmp`
-      try {
-        await mkdir(root, { recursive: true })
-        await writeFile(tmp, data)
-        await rename(tmp, file) // atomic: a concurrent reader sees the old file or the whole new one
-      } catch {
-        await unlink(tmp).catch(() => {})
-      }
+      await writeFileAtomic(fileOf(identity), data).catch(() => undefined)
     },
   }
 }

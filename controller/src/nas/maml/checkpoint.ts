@@ -1,13 +1,11 @@
 /**
  * Meta-training checkpoints: one file, `FNASCKP1` magic, a little-endian u32 header length, a JSON
  * header (architecture, config, iteration, parameter layout, metrics), zero padding to a 4-byte
- * boundary, then raw little-endian float32 arrays: params, Adam m, Adam v. Written to a temporary
- * file in the same folder, fsynced, then renamed over the target, so a crash never leaves a torn
- * checkpoint behind.
+ * boundary, then raw little-endian float32 arrays: params, Adam m, Adam v. Written by the one
+ * atomic write (shared/src/atomic-file.ts), so a crash never leaves a torn checkpoint behind.
  */
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises'
-import { dirname, basename, join } from 'node:path'
-import { architectureId, type Architecture } from '@fleetnas/shared'
+import { readFile } from 'node:fs/promises'
+import { architectureId, writeFileAtomic, type Architecture } from '@fleetnas/shared'
 import type { SpaceIO } from '../engine/param-layout.ts'
 import { createNetwork } from '../engine/engine.ts'
 import type { AdamState } from './adam.ts'
@@ -97,29 +95,13 @@ export function decodeCheckpoint(bytes: Uint8Array, path = '(buffer)'): Checkpoi
   }
 }
 
-/** Writes atomically: temp file in the same folder, fsync, rename. */
+/** Writes atomically (a crash leaves the old checkpoint or the whole new one). */
 export async function saveCheckpoint(path: string, ck: Checkpoint): Promise<void> {
   await writeFileAtomic(path, encodeCheckpoint(ck))
 }
 
-/** Writes `bytes` to `path` so a crash leaves the old file or the whole new one: temp file in the same folder, fsync, rename. */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  await mkdir(dirname(path), { recursive: true })
-  const tmp = join(dirname(path), `.${basename(path)}.${process.pid}.${Date.now()}.tmp`)
-  const fh = await open(tmp, 'w')
-  try {
-    await fh.writeFile(bytes)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  try {
-    await rename(tmp, path)
-  } catch (e) {
-    await rm(tmp, { force: true })
-    throw e
-  }
-}
+/** The shared atomic write, still imported from here by architectures/supernet-source.ts; new code imports it from @fleetnas/shared. */
+export { writeFileAtomic }
 
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   let bytes: Buffer

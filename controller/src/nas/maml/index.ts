@@ -3,7 +3,7 @@ export { metaTrain, metaGradient, innerTaskOf, accuracyOf, checkTask, mamlTaskRn
 export { openRunner, type RunnerOptions, type OpenRunner } from './runner.ts'
 export { metaEvaluate, meanAndCi95, type EvaluateOptions, type EvaluateResult } from './evaluate.ts'
 export { adapt, predict, adaptAndPredict, softmaxRows, type Prediction, type AdaptOptions } from './adapt.ts'
-export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, writeFileAtomic, type Checkpoint } from './checkpoint.ts'
+export { saveCheckpoint, loadCheckpoint, encodeCheckpoint, decodeCheckpoint, type Checkpoint } from './checkpoint.ts'
 export { resolveMamlConfig, MAML_DEFAULTS, type MamlConfig } from './config.ts'
 export { adamStep, sgdStep, createAdamState, type AdamState, type AdamOptions } from './adam.ts'
 export { MamlConfigInvalid, CheckpointInvalid, CheckpointMismatch, TaskShapeMismatch } from './errors.ts'

@@ -5,8 +5,8 @@
  * meta-eval, adapt and architecture requests read it to open the same data.
  */
 import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '@fleetnas/shared'
 import { openDataset, type DatasetKind, type FewShotDataset, type InvertMode, type OpenDatasetOptions } from '../data/index.ts'
-import { writeFileAtomic } from './checkpoint.ts'
 
 export interface DatasetChoice {
   kind: DatasetKind
@@ -47,7 +47,7 @@ export async function readRunRecord(checkpoint: string): Promise<RunRecord | und
 }
 
 export async function writeRunRecord(checkpoint: string, record: RunRecord): Promise<void> {
-  await writeFileAtomic(runRecordPath(checkpoint), new TextEncoder().encode(`${JSON.stringify({ ...record, updatedAt: new Date().toISOString() }, null, 2)}\n`))
+  await writeFileAtomic(runRecordPath(checkpoint), `${JSON.stringify({ ...record, updatedAt: new Date().toISOString() }, null, 2)}\n`)
 }
 
 /** Opens the dataset, passing only the options that apply to its kind. */

@@ -2,13 +2,12 @@
  * Supernet checkpoints: one file, `FNASSUP1` magic, a little-endian u32 header length, a JSON
  * header (search space, config, iteration, shared-weight layout, metrics, validation history), zero
  * padding to a 4-byte boundary, then raw little-endian float32 arrays: shared weights, Adam m,
- * Adam v. Written atomically (maml/checkpoint.ts writeFileAtomic). The layout in the header is
+ * Adam v. Written atomically (shared/src/atomic-file.ts). The layout in the header is
  * checked on load against the one the space gives, so weights are never read under wrong names.
  */
 import { readFile } from 'node:fs/promises'
-import type { SearchSpace } from '@fleetnas/shared'
+import { writeFileAtomic, type SearchSpace } from '@fleetnas/shared'
 import type { AdamState } from '../maml/adam.ts'
-import { writeFileAtomic } from '../maml/checkpoint.ts'
 import type { SupernetConfig } from './config.ts'
 import { SupernetCheckpointInvalid } from './errors.ts'
 import { supernetLayout } from './supernet-layout.ts'
