@@ -23,7 +23,7 @@ import { CONV4, OnnxGraph, createRng, isHead, type Architecture } from '@fleetna
 import { TrainingEngine, createNetwork, initParams, type Network } from '../controller/src/nas/engine/index.ts'
 import { serialRunner } from '../controller/src/nas/engine/inner-loop-runner.ts'
 import { adamStep, createAdamState, metaGradient, openRunner } from '../controller/src/nas/maml/index.ts'
-import { tf, tfjsLossAndGrads } from '../controller/src/nas/engine/tfjs-net.ts'
+import { tf, tfjsLossAndGrads } from '../controller/src/nas/engine/oracles/tfjs-net.ts'
 
 const argv = new Set(process.argv.slice(2))
 const quick = argv.has('--quick')

@@ -6,7 +6,7 @@ import { buildArchitectureModel, createRng, isFleetnasError, type Architecture }
 import { TrainingEngine, createNetwork } from './engine.ts'
 import { initParams } from './param-layout.ts'
 import { exportParamSource } from './export.ts'
-import { relativeError } from './grad-check.ts'
+import { relativeError } from './oracles/grad-check.ts'
 
 const space = { input: { h: 10, w: 10, c: 1 }, classes: 4 }
 const arch: Architecture = {

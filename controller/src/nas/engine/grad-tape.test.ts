@@ -4,8 +4,8 @@ import t from 'tap'
 import ort from 'onnxruntime-node'
 import { OnnxGraph, createRng } from '@fleetnas/shared'
 import { GradTape, GraphConstants } from './grad-tape.ts'
-import { add, batchNormTrain, conv2d, head, maxPool2, relu, softmaxCrossEntropy, type Tensor4 } from './reference-net.ts'
-import { centralDifferences, float32Values, relativeError, sampleIndices } from './grad-check.ts'
+import { add, batchNormTrain, conv2d, head, maxPool2, relu, softmaxCrossEntropy, type Tensor4 } from './oracles/reference-net.ts'
+import { centralDifferences, float32Values, relativeError, sampleIndices } from './oracles/grad-check.ts'
 
 interface In {
   name: string

@@ -5,9 +5,9 @@ import t from 'tap'
 import { architectureId, createRng, type Architecture } from '@fleetnas/shared'
 import { TrainingEngine, createNetwork } from './engine.ts'
 import { initParams } from './param-layout.ts'
-import { referenceLoss } from './reference-net.ts'
-import { centralDifferences, float32Values, relativeError, sampleIndices } from './grad-check.ts'
-import { tf, tfjsLossAndGrads } from './tfjs-net.ts'
+import { referenceLoss } from './oracles/reference-net.ts'
+import { centralDifferences, float32Values, relativeError, sampleIndices } from './oracles/grad-check.ts'
+import { tf, tfjsLossAndGrads } from './oracles/tfjs-net.ts'
 
 await tf.setBackend('cpu')
 

@@ -12,7 +12,7 @@ import { TrainingEngine, createNetwork } from '../engine/engine.ts'
 import { initParams } from '../engine/param-layout.ts'
 import { InnerLoopPool, liveWorkerThreads } from '../engine/inner-loop-pool.ts'
 import { serialRunner } from '../engine/inner-loop-runner.ts'
-import { relativeError } from '../engine/grad-check.ts'
+import { relativeError } from '../engine/oracles/grad-check.ts'
 import { checkTask, innerTaskOf, metaEvaluate, metaGradient, metaTrain } from './index.ts'
 import { arch, base, sampler, space, syntheticSampler } from './test-tasks.ts'
 

@@ -1,10 +1,10 @@
 /**
- * A plain JavaScript float64 forward pass of the training network (BN with batch statistics) and
+ * Test oracle (tests only import it): a plain JavaScript float64 forward pass of the training network (BN with batch statistics) and
  * its mean softmax cross-entropy. Slow and simple on purpose: gradient tests differentiate it by
  * central finite differences and compare against the engine's hand-derived gradients.
  */
 import { expandedChannels, hasResidual, isHead, type BlockSpec, type LayerBlockSpec } from '@fleetnas/shared'
-import { blockPrefix, type ParamLayout } from './param-layout.ts'
+import { blockPrefix, type ParamLayout } from '../param-layout.ts'
 
 export interface Tensor4 {
   n: number

@@ -1,5 +1,5 @@
 /**
- * Finite-difference helpers for gradient tests: central differences in float64 on sampled
+ * Test oracle (tests only import it): finite-difference helpers for gradient tests: central differences in float64 on sampled
  * coordinates, and a relative error that is robust to tiny components (norm over the sample).
  */
 import type { Rng } from '@fleetnas/shared'

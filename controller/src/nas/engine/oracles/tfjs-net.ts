@@ -1,5 +1,5 @@
 /**
- * The same training network in @tensorflow/tfjs (NHWC, autodiff by tf.grads): the reference that
+ * Test oracle: the same training network in @tensorflow/tfjs (NHWC, autodiff by tf.grads): the reference that
  * gradient tests compare the engine against, and the baseline of `npm run bench:train`. Parameters
  * are taken in the engine's layout (conv [cout, cin/g, k, k], fc [cin, classes]) and transposed
  * inside the differentiated function, so tfjs gradients come back in that layout too.
@@ -7,8 +7,8 @@
  */
 import * as tf from '@tensorflow/tfjs'
 import { expandedChannels, hasResidual, isHead, type LayerBlockSpec } from '@fleetnas/shared'
-import { blockPrefix } from './param-layout.ts'
-import type { Network } from './engine.ts'
+import { blockPrefix } from '../param-layout.ts'
+import type { Network } from '../engine.ts'
 
 type P = (name: string) => tf.Tensor
 
