@@ -18,6 +18,7 @@ import {
   DEFAULT_SPACE,
   isFleetnasError,
   parseArchitectureId,
+  pollUntil,
   type BlockSpec,
 } from '@fleetnas/shared'
 import type { Logger } from 'pino'
@@ -433,13 +434,9 @@ export class ArchitectureRequests {
     if (this.running?.id === id) this.running.campaignId = campaignId
   }
 
+  /** Until the campaign ends; a cancel or stop ends the wait at once (PollInterrupted, which run() drops). */
   private async waitForCampaign(campaignId: string, signal: AbortSignal): Promise<void> {
-    for (;;) {
-      const state = this.opts.scheduler.view(campaignId).state
-      if (TERMINAL.has(state)) return
-      if (signal.aborted) return
-      await new Promise((r) => setTimeout(r, CAMPAIGN_POLL_MS))
-    }
+    await pollUntil(() => (TERMINAL.has(this.opts.scheduler.view(campaignId).state) ? true : undefined), { what: `campaign ${campaignId} to end`, everyMs: CAMPAIGN_POLL_MS, signal })
   }
 }
 
