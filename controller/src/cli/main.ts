@@ -190,6 +190,7 @@ export function buildProgram(): Command {
       .option('--generations <n>', 'search generations', int('--generations'))
       .option('--seed <n>', 'search seed', int('--seed'))
       .option('--confirm <n>', 'candidates whose accuracy is confirmed by real evaluation', int('--confirm'))
+      .option('--confirm-tasks <n>', 'few-shot tasks per confirmation (default 100)', int('--confirm-tasks'))
       .option('--finetune <iterations>', 'meta-train the answer alone for N iterations from its inherited weights (the model carries the result)', int('--finetune'))
       .option('--verify', 'measure the answer whole on an online device of the class', false)
       .option('--watch', 'follow the request to its end'),

@@ -17,6 +17,7 @@ export interface ArchRequestOptions {
   generations?: number
   seed?: number
   confirm?: number
+  confirmTasks?: number
   finetune?: number
   verify?: boolean
 }
@@ -63,6 +64,7 @@ export function buildArchRequestBody(o: ArchRequestOptions): Record<string, unkn
     task: { way: o.way, shot: o.shot },
     ...(Object.keys(search).length > 0 && { search }),
     ...(o.confirm !== undefined && { confirm: o.confirm }),
+    ...(o.confirmTasks !== undefined && { confirmTasks: o.confirmTasks }),
     ...(o.finetune !== undefined && { finetune: o.finetune }),
     ...(o.verify && { verify: true }),
   }
