@@ -25,7 +25,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { Command, InvalidArgumentError } from 'commander'
-import { quantile } from '@fleetnas/shared'
+import { pollUntil, quantile } from '@fleetnas/shared'
 import { ApiClient } from '../controller/src/cli/api-client.ts'
 import { startControllerProcess, type ControllerProcess } from '../tests/helpers/controller-process.ts'
 import { mosquittoAvailable, MOSQUITTO_MISSING, startMosquitto, type RunningMosquitto } from '../tests/helpers/mosquitto.ts'
@@ -136,16 +136,6 @@ async function metric(api: ApiClient, name: string, labels = ''): Promise<number
   return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN
 }
 
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, POLL_MS))
-  }
-}
-
 const stderr = (s: string) => process.stderr.write(`${s}\n`)
 
 async function measureRaw(o: Options, kind: BrokerKind, mosquitto: RunningMosquitto | undefined): Promise<RawFigures> {
@@ -243,7 +233,7 @@ async function runFleet(o: Options, kind: BrokerKind, mosquitto: RunningMosquitt
     }
     const timeoutMs = o.timeoutMin * 60_000
     await Promise.all(swarms.map((s) => s.next('online', timeoutMs)))
-    await until('every agent online at the controller', async () => ((await metric(api, 'fleetnas_devices_online')) >= o.agents ? true : undefined), timeoutMs)
+    await pollUntil(async () => ((await metric(api, 'fleetnas_devices_online')) >= o.agents ? true : undefined), { what: 'every agent online at the controller', everyMs: POLL_MS, timeoutMs })
     const onlineSeconds = (performance.now() - t0) / 1000
     stderr(`  ${kind}: ${o.agents} agents online in ${onlineSeconds.toFixed(1)} s; campaign of ${o.blocks} blocks to all`)
 
@@ -260,8 +250,7 @@ async function runFleet(o: Options, kind: BrokerKind, mosquitto: RunningMosquitt
       targets: { hardwareProfiles: [PROFILE] },
     })
     let lastLine = 0
-    const state = await until(
-      'the campaign to end',
+    const state = await pollUntil(
       async () => {
         peakRss = Math.max(peakRss, await rssMB(pid))
         const [ok, failed, stored] = await Promise.all([
@@ -276,7 +265,7 @@ async function runFleet(o: Options, kind: BrokerKind, mosquitto: RunningMosquitt
         }
         return ok > 0 ? 'SUCCEEDED' : failed > 0 ? 'FAILED' : undefined
       },
-      timeoutMs,
+      { what: 'the campaign to end', everyMs: POLL_MS, timeoutMs },
     )
     const campaignSeconds = (performance.now() - c0) / 1000
     const cpu1 = await cpuSeconds(pid)

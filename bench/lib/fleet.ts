@@ -7,6 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { pollUntil } from '@fleetnas/shared'
 import { startController, type RunningController } from '../../controller/src/index.ts'
 import type { ControllerConfigInput } from '../../controller/src/config.ts'
 import { ApiClient } from '../../controller/src/cli/api-client.ts'
@@ -70,15 +71,9 @@ function spawnAgent(args: string[]): AgentProcess {
   }
 }
 
-/** Polls `probe` every `everyMs` until it returns a value; throws after `timeoutMs`. */
-export async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, everyMs))
-  }
+/** pollUntil (@fleetnas/shared) in the argument order bench/nas.ts calls it with. */
+export function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
+  return pollUntil(probe, { what, everyMs, timeoutMs })
 }
 
 export async function startBenchFleet(opts: FleetOptions): Promise<BenchFleet> {
@@ -101,15 +96,14 @@ export async function startBenchFleet(opts: FleetOptions): Promise<BenchFleet> {
       '--log-level', 'warn',
     ])
     const a = agent
-    const device = await until(
-      `agent ${deviceId} to come online`,
+    const device = await pollUntil(
       async () => {
         if (a.exited()) throw new Error(`the agent exited before coming online:\n${a.output()}`)
         const reply = await api.get<DeviceView[] | { items: DeviceView[] }>('/v1/devices')
         const list = Array.isArray(reply) ? reply : reply.items
         return list.find((d) => d.id === deviceId && d.status === 'online')
       },
-      opts.onlineTimeoutMs ?? 60_000,
+      { what: `agent ${deviceId} to come online`, everyMs: 250, timeoutMs: opts.onlineTimeoutMs ?? 60_000 },
     )
     return { controller, api, agent, device, dataDir, stop }
   } catch (e) {

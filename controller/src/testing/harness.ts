@@ -3,6 +3,7 @@ import fs from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { pino } from 'pino'
+import { pollUntil } from '@fleetnas/shared'
 import { startController, type RunningController } from '../controller.ts'
 import type { ControllerConfigInput } from '../config.ts'
 
@@ -29,13 +30,7 @@ export async function startTestController(t: Teardown, config: ControllerConfigI
 
 /** Waits until `check` returns a truthy value (re-checked every 20 ms), or fails after `timeoutMs`. */
 export async function waitFor<T>(what: string, check: () => T | Promise<T>, timeoutMs = 10_000): Promise<NonNullable<T>> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await check()
-    if (v) return v as NonNullable<T>
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 20))
-  }
+  return pollUntil(async () => (await check()) || undefined, { what, everyMs: 20, timeoutMs }) as Promise<NonNullable<T>>
 }
 
 /** JSON over fastify inject with an optional bearer token. */

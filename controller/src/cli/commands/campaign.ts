@@ -1,7 +1,7 @@
 /** `fleetnas campaign create|list|show|watch|cancel`: campaigns through the HTTP API. */
 import { readFile } from 'node:fs/promises'
 import cliProgress from 'cli-progress'
-import { InvalidSpec } from '@fleetnas/shared'
+import { InvalidSpec, pollUntil } from '@fleetnas/shared'
 import type { ApiClient } from '../api-client.ts'
 import { TERMINAL_CAMPAIGN_STATES, type CampaignView } from '../api-types.ts'
 import { table } from '../format.ts'
@@ -135,17 +135,25 @@ export async function watchCampaign(
     { format: 'campaign {id} |{bar}| {percentage}% {value}/{total} targets, {failed} failed | {state} | ETA {eta_formatted}', hideCursor: true, stream: process.stderr, noTTYOutput: !showBar, notTTYSchedule: 5000 },
     cliProgress.Presets.shades_classic,
   )
-  let view = await api.get<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`)
-  bar.start(Math.max(view.progress.total, 1), view.progress.succeeded, { id, failed: view.progress.failed, state: view.state })
+  let started = false
   try {
-    while (!TERMINAL_CAMPAIGN_STATES.has(view.state) && !opts.signal?.aborted) {
-      await new Promise((r) => setTimeout(r, interval))
-      view = await api.get<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`)
-      bar.setTotal(Math.max(view.progress.total, 1))
-      bar.update(view.progress.succeeded, { failed: view.progress.failed, state: view.state })
-    }
+    return await pollUntil(
+      async () => {
+        const view = await api.get<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`)
+        const total = Math.max(view.progress.total, 1)
+        if (started) {
+          bar.setTotal(total)
+          bar.update(view.progress.succeeded, { failed: view.progress.failed, state: view.state })
+        } else {
+          bar.start(total, view.progress.succeeded, { id, failed: view.progress.failed, state: view.state })
+          started = true
+        }
+        // An abort returns the last view rather than throwing: the caller says where the campaign stood.
+        return TERMINAL_CAMPAIGN_STATES.has(view.state) || opts.signal?.aborted ? view : undefined
+      },
+      { what: `campaign ${id} to end`, everyMs: interval },
+    )
   } finally {
-    bar.stop()
+    if (started) bar.stop()
   }
-  return view
 }
