@@ -319,8 +319,9 @@ export class ArchitectureRequests {
         threads: [req.threads],
       }).id
       this.watchCampaign(id, campaignId)
-      update(id, 'PROFILING', { progress: { phase: 'profiling missing blocks', campaignId, total: Math.min(missing.length, LAZY_PROFILING_MAX_BLOCKS) } })
-      await this.waitForCampaign(campaignId, signal)
+      const total = Math.min(missing.length, LAZY_PROFILING_MAX_BLOCKS)
+      update(id, 'PROFILING', { progress: { phase: 'profiling missing blocks', campaignId, done: 0, total } })
+      await this.waitForCampaign(campaignId, signal, (done) => update(id, 'PROFILING', { progress: { phase: 'profiling missing blocks', campaignId, done, total } }))
       timings.profilingMs += performance.now() - t0
       update(id, 'SEARCHING', { progress: { phase: 'searching' } })
       found = await search()
@@ -435,8 +436,16 @@ export class ArchitectureRequests {
   }
 
   /** Until the campaign ends; a cancel or stop ends the wait at once (PollInterrupted, which run() drops). */
-  private async waitForCampaign(campaignId: string, signal: AbortSignal): Promise<void> {
-    await pollUntil(() => (TERMINAL.has(this.opts.scheduler.view(campaignId).state) ? true : undefined), { what: `campaign ${campaignId} to end`, everyMs: CAMPAIGN_POLL_MS, signal })
+  private async waitForCampaign(campaignId: string, signal: AbortSignal, onProgress?: (done: number) => void): Promise<void> {
+    let shown = -1
+    await pollUntil(
+      () => {
+        const c = this.opts.scheduler.view(campaignId)
+        if (onProgress && c.progress.succeeded !== shown) onProgress((shown = c.progress.succeeded))
+        return TERMINAL.has(c.state) ? true : undefined
+      },
+      { what: `campaign ${campaignId} to end`, everyMs: CAMPAIGN_POLL_MS, signal },
+    )
   }
 }
 
