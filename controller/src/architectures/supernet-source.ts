@@ -9,7 +9,7 @@
  */
 import { mkdir, readFile, stat } from 'node:fs/promises'
 import { dirname } from 'node:path'
-import { architectureId, buildArchitectureModel, createRng, parseArchitectureId, sampleArchitectures, type Architecture } from '@fleetnas/shared'
+import { architectureId, buildArchitectureModel, createRng, parseArchitectureId, type Architecture } from '@fleetnas/shared'
 import type { Logger } from 'pino'
 import { createTaskSampler, type FewShotDataset, type Split } from '../nas/data/index.ts'
 import { createNetwork, TrainingEngine } from '../nas/engine/engine.ts'
@@ -19,7 +19,7 @@ import { metaEvaluate } from '../nas/maml/evaluate.ts'
 import { metaTrain } from '../nas/maml/meta-train.ts'
 import { withWay } from '../nas/maml/with-way.ts'
 import { accuracyPredictorFromJson, fitAccuracyPredictor, type AccuracyPredictor, type AccuracySample } from '../nas/search/accuracy-predictor.ts'
-import { evaluateSubnet, loadSupernetCheckpoint, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
+import { evaluateSubnet, loadSupernetCheckpoint, SandwichSampler, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
 import { SUBNET_OPTIMIZATION } from '../nas/supernet/sessions.ts'
 import { openChosenDataset, readRunRecord, type DatasetChoice } from '../nas/maml/run-record.ts'
 import type { AccuracySource, FewShotTask, MeasuredAccuracy } from './accuracy-source.ts'
@@ -52,7 +52,8 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
     return s
   }
   const predictors = new Map<string, Promise<AccuracyPredictor>>()
-  const predictorFile = (task: FewShotTask) => `${checkpointPath}.predictor-${task.way}w${task.shot}s-i${ck.iteration}.json`
+  // "capped": fitted on sub-networks within the training cap (older files sampled the whole space).
+  const predictorFile = (task: FewShotTask) => `${checkpointPath}.predictor-${task.way}w${task.shot}s-i${ck.iteration}-capped.json`
 
   const threads = opts.threads ?? 1
   const evaluate = async (id: string | Architecture, task: FewShotTask & { tasks: number }, seed = 0): Promise<MeasuredAccuracy> => {
@@ -77,7 +78,10 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
       // not fitted yet for this checkpoint and task shape (or unreadable): fit it
     }
     const n = opts.predictorSamples ?? 48
-    const archs = sampleArchitectures(createRng(`predictor/${task.way}/${task.shot}`), n, ck.space)
+    // Where the supernet trained (its compute cap) and the search looks, plus the sandwich's ends.
+    const sandwich = new SandwichSampler(ck.space, ck.config)
+    const ends = ck.space.ops.flatMap((op) => [sandwich.largest(op), sandwich.smallest(op)])
+    const archs = [...ends, ...sandwich.sampleWithinCap(createRng(`predictor/${task.way}/${task.shot}`), Math.max(0, n - ends.length))]
     const samples: AccuracySample[] = []
     for (const [i, a] of archs.entries()) {
       if (signal?.aborted) throw new Error('stopped while fitting the accuracy predictor')

@@ -1,7 +1,7 @@
 // The sandwich rule's draws: largest and smallest per op (rotating), random ones within the compute
 // cap, kept for randomReuse iterations and replaced one slot at a time; deterministic per seed.
 import t from 'tap'
-import { CONV4, DEFAULT_SPACE, architectureId, isFleetnasError, parseArchitectureId } from '@fleetnas/shared'
+import { CONV4, DEFAULT_SPACE, architectureId, createRng, isFleetnasError, parseArchitectureId } from '@fleetnas/shared'
 import { architectureActivations, conv4Architecture, relativeCost } from './compute-cap.ts'
 import { resolveSupernetConfig } from './config.ts'
 import { SandwichSampler } from './sandwich.ts'
@@ -68,4 +68,14 @@ t.test('options are validated together; a cap below the smallest network is refu
   const c = resolveSupernetConfig({ way: 5, shot: 1, query: 15, iterations: 10 })
   t.match(c, { zeroHead: true, computeCap: 1.5, randomReuse: 10, metaBatch: 4, innerSteps: 5 })
   t.throws(() => new SandwichSampler(space, { computeCap: 0.001, randomReuse: 1, seed: 1, metaBatch: 4 }), { code: 'FLEETNAS_ERR_SUPERNET_CONFIG' })
+})
+
+t.test('sampleWithinCap: distinct architectures, all within the cap, the same for the same seed', async (t) => {
+  const s = new SandwichSampler(space, { computeCap: 1, randomReuse: 1, seed: 1, metaBatch: 2 })
+  const a = s.sampleWithinCap(createRng('x'), 40)
+  t.equal(a.length, 40)
+  t.equal(new Set(a.map(architectureId)).size, 40, 'distinct')
+  t.ok(a.every((x) => s.withinCap(x)), 'every one within the cap')
+  t.ok(new Set(a.flatMap((x) => x.blocks.map((b) => b.op))).size === space.ops.length, 'every op met')
+  t.same(s.sampleWithinCap(createRng('x'), 40).map(architectureId), a.map(architectureId), 'seeded')
 })

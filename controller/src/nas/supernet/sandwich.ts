@@ -22,6 +22,7 @@ import {
   type ArchBlock,
   type Architecture,
   type BlockOp,
+  type Rng,
   type SearchSpace,
 } from '@fleetnas/shared'
 import { conv4Architecture, trainingCost, type TrainingCost } from './compute-cap.ts'
@@ -135,6 +136,20 @@ export class SandwichSampler {
       }
     }
     throw SupernetConfigInvalid([`computeCap ${this.opts.computeCap}: no random sub-network within it in ${MAX_DRAWS} draws; raise it`])
+  }
+
+  /**
+   * `n` distinct architectures of the space drawn uniformly among those within the cap: the region
+   * the supernet trained, where its inherited accuracies mean something (the accuracy predictor's
+   * sample; searches under a budget near Conv4's stay in it too).
+   */
+  sampleWithinCap(rng: Rng, n: number): Architecture[] {
+    const out = new Map<string, Architecture>()
+    for (let i = 0; out.size < n && i < MAX_DRAWS * n; i++) {
+      const arch = sampleArchitecture(rng, this.space)
+      if (this.withinCap(arch)) out.set(architectureId(arch), arch)
+    }
+    return [...out.values()]
   }
 
   private smallestUniform(op: BlockOp): Architecture {
