@@ -11,8 +11,8 @@ import { randomBytes } from 'node:crypto'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { hostname, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { fileURLToPath } from 'node:url'
-import { architectureBlocks, architectureId, conv4Family, defineError, type Architecture } from '@fleetnas/shared'
+import { architectureBlocks, architectureId, conv4Family, defineError, isFleetnasError, PollInterrupted, pollUntil, PollTimedOut, type Architecture } from '@fleetnas/shared'
+import { locateAgent } from '../agent-package.ts'
 import { ApiClient } from '../api-client.ts'
 import type { DeviceView, LutView } from '../api-types.ts'
 import { describeCampaign, watchCampaign } from './campaign.ts'
@@ -39,21 +39,19 @@ export interface DemoOptions {
 
 const signedPct = (v: number) => `${v >= 0 ? '+' : ''}${(v * 100).toFixed(1)}%`
 
-const AGENT_BIN = fileURLToPath(new URL('../../../../agent/bin/fleetnas-agent.js', import.meta.url))
-
+/** pollUntil with the demo's own error, so a failure reads "demo failed: timed out ..." / "... interrupted ...". */
 async function waitFor<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined>, signal?: AbortSignal): Promise<T> {
-  const deadline = Date.now() + timeoutMs
-  for (;;) {
-    const v = await probe()
-    if (v !== undefined) return v
-    if (signal?.aborted) throw DemoFailed(`interrupted while waiting for ${what}`)
-    if (Date.now() > deadline) throw DemoFailed(`timed out after ${timeoutMs / 1000}s waiting for ${what}`)
-    await new Promise((r) => setTimeout(r, 200))
+  try {
+    return await pollUntil(probe, { what, everyMs: 200, timeoutMs, signal })
+  } catch (e) {
+    if (isFleetnasError(e, PollTimedOut.code)) throw DemoFailed(`timed out after ${timeoutMs / 1000}s waiting for ${what}`)
+    if (isFleetnasError(e, PollInterrupted.code)) throw DemoFailed(e.message) // "interrupted while waiting for ..."
+    throw e
   }
 }
 
-function startAgentProcess(args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
-  return spawn(process.execPath, [AGENT_BIN, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } })
+function startAgentProcess(bin: string, args: string[], env: NodeJS.ProcessEnv = {}): ChildProcess {
+  return spawn(process.execPath, [bin, ...args], { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, ...env } })
 }
 
 function stopProcess(child: ChildProcess): Promise<void> {
@@ -69,6 +67,7 @@ function stopProcess(child: ChildProcess): Promise<void> {
 }
 
 export async function runDemo(o: DemoOptions): Promise<void> {
+  const agentBin = locateAgent('`fleetnas demo`').bin // before anything starts: without an agent there is no demo
   const { startController } = await import('../../index.ts')
   const ownDir = o.dataDir === undefined
   const dataDir = o.dataDir ?? (await mkdtemp(join(tmpdir(), 'fleetnas-demo-')))
@@ -87,7 +86,7 @@ export async function runDemo(o: DemoOptions): Promise<void> {
     o.log(`controller up: API ${controller.httpUrl} (docs ${controller.httpUrl}/docs), MQTT ${controller.mqttUrl}`)
     o.log(`dashboard: ${controller.httpUrl}/  watch it live; one-time login link (15 min): ${await dashboardLink()}`)
     const { secret } = await api.post<{ secret: string }>(`/v1/devices/${encodeURIComponent(deviceId)}/credentials`)
-    agent = startAgentProcess([
+    agent = startAgentProcess(agentBin, [
       '--broker', controller.mqttUrl,
       '--state-dir', join(dataDir, 'agent'),
       '--device-id', deviceId,
