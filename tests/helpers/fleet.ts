@@ -8,6 +8,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
+import { isFleetnasError, pollUntil, PollTimedOut } from '@fleetnas/shared'
 import { ApiClient } from '../../controller/src/cli/api-client.ts'
 import type { CampaignView, DeviceView } from '../../controller/src/cli/api-types.ts'
 
@@ -78,19 +79,28 @@ export function spawnAgent(args: string[], env: NodeJS.ProcessEnv = {}): AgentPr
   }
 }
 
-/** Polls `probe` until it returns a value; fails with `what` after `timeoutMs`. */
+/**
+ * pollUntil for tests: `false` also means not yet, and a probe that throws is tried again (a
+ * service still starting), its last error named if the wait times out.
+ */
 export async function until<T>(what: string, probe: () => Promise<T | undefined> | T | undefined, timeoutMs = 60_000, everyMs = 150): Promise<T> {
-  const deadline = Date.now() + timeoutMs
   let last: unknown
-  for (;;) {
-    try {
-      const v = await probe()
-      if (v !== undefined && v !== false) return v as T
-    } catch (e) {
-      last = e
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? ` (last error: ${(last as Error).message})` : ''}`)
-    await new Promise((r) => setTimeout(r, everyMs))
+  try {
+    return await pollUntil(
+      async () => {
+        try {
+          const v = await probe()
+          return v === false ? undefined : v
+        } catch (e) {
+          last = e
+          return undefined
+        }
+      },
+      { what, everyMs, timeoutMs },
+    )
+  } catch (e) {
+    if (isFleetnasError(e, PollTimedOut.code) && last) throw new Error(`${e.message} (last error: ${(last as Error).message})`)
+    throw e
   }
 }
 

@@ -1,6 +1,6 @@
 /** `fleetnas arch request|show|list|cancel|export`: architecture requests through the HTTP API. */
 import { writeFile } from 'node:fs/promises'
-import { InvalidSpec } from '@fleetnas/shared'
+import { InvalidSpec, pollUntil } from '@fleetnas/shared'
 import type { ApiClient } from '../api-client.ts'
 import { ms, pct, table } from '../format.ts'
 
@@ -124,14 +124,16 @@ export async function listRequests(api: ApiClient): Promise<string> {
 /** Follows a request until it ends, progress on stderr. */
 export async function watchRequest(api: ApiClient, id: string, opts: { intervalMs?: number; onProgress?: (line: string) => void } = {}): Promise<RequestView> {
   let last = ''
-  for (;;) {
-    const r = await fetchRequest(api, id)
-    const line = progressText(r)
-    if (line !== last) opts.onProgress?.(line)
-    last = line
-    if (TERMINAL_REQUEST_STATES.has(r.state)) return r
-    await new Promise((res) => setTimeout(res, opts.intervalMs ?? 500))
-  }
+  return pollUntil(
+    async () => {
+      const r = await fetchRequest(api, id)
+      const line = progressText(r)
+      if (line !== last) opts.onProgress?.(line)
+      last = line
+      return TERMINAL_REQUEST_STATES.has(r.state) ? r : undefined
+    },
+    { what: `architecture request ${id} to end`, everyMs: opts.intervalMs ?? 500 },
+  )
 }
 
 export async function cancelRequest(api: ApiClient, id: string): Promise<string> {
