@@ -100,9 +100,6 @@ export async function saveCheckpoint(path: string, ck: Checkpoint): Promise<void
   await writeFileAtomic(path, encodeCheckpoint(ck))
 }
 
-/** The shared atomic write, still imported from here by architectures/supernet-source.ts; new code imports it from @fleetnas/shared. */
-export { writeFileAtomic }
-
 export async function loadCheckpoint(path: string): Promise<Checkpoint> {
   let bytes: Buffer
   try {
