@@ -19,6 +19,7 @@ import {
   isFleetnasError,
   parseArchitectureId,
   pollUntil,
+  type Architecture,
   type BlockSpec,
 } from '@fleetnas/shared'
 import type { Logger } from 'pino'
@@ -83,8 +84,14 @@ export interface RequestResult {
 
 export type RequestView = StoredRequest<ResolvedArchitectureRequest, RequestProgress, RequestResult>
 
-const LAZY_PROFILING_ROUNDS = 2
-const LAZY_PROFILING_MAX_BLOCKS = 2000
+const LAZY_PROFILING_ROUNDS = 3
+/** Blocks per profiling round: the most promising candidates' first, so a round takes minutes, not the LUT's whole gap. */
+const LAZY_PROFILING_MAX_BLOCKS = 400
+/**
+ * A candidate whose known blocks alone (plus the call overhead) exceed the budget by more than this
+ * cannot fit, whatever its missing blocks cost (the fitted model is within a few % of the bare sum).
+ */
+const KNOWN_SUM_SLACK = 1.2
 const CAMPAIGN_POLL_MS = 300
 const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'CANCELED'])
 
@@ -307,19 +314,19 @@ export class ArchitectureRequests {
     let found = await search()
     // Lazy profiling: blocks the LUT lacks, of the candidates the search could not predict.
     for (let round = 0; round < LAZY_PROFILING_ROUNDS && found.unpredictable.length > 0 && !signal.aborted; round++) {
-      const missing = this.missingBlocks(predictor, found.unpredictable)
+      const missing = this.blocksWorthProfiling(predictor, found.unpredictable, (archs) => accuracy.predict(archs), req.constraints.latencyMs)
       const device = this.deviceToProfileOn(req)
       if (missing.length === 0 || !device) break
       t0 = performance.now()
       const campaignId = this.opts.scheduler.createCampaign({
         name: `request ${id}: missing blocks`,
-        blocks: missing.slice(0, LAZY_PROFILING_MAX_BLOCKS),
+        blocks: missing,
         targets: { devices: [device] },
         runtimes: [req.runtime],
         threads: [req.threads],
       }).id
       this.watchCampaign(id, campaignId)
-      const total = Math.min(missing.length, LAZY_PROFILING_MAX_BLOCKS)
+      const total = missing.length
       update(id, 'PROFILING', { progress: { phase: 'profiling missing blocks', campaignId, done: 0, total } })
       await this.waitForCampaign(campaignId, signal, (done) => update(id, 'PROFILING', { progress: { phase: 'profiling missing blocks', campaignId, done, total } }))
       timings.profilingMs += performance.now() - t0
@@ -410,6 +417,28 @@ export class ArchitectureRequests {
       timings,
       supernet: source.describe(),
     }
+  }
+
+  /**
+   * The blocks one profiling round measures: those missing from candidates that could still fit the
+   * budget (their known blocks alone do not exceed it), most accurate candidates (predicted) first,
+   * whole candidates at a time up to LAZY_PROFILING_MAX_BLOCKS.
+   */
+  private blocksWorthProfiling(predictor: LatencyPredictor, ids: readonly string[], accuracyOf: (archs: Architecture[]) => number[], budgetMs: number): BlockSpec[] {
+    const open = ids
+      .map((id) => parseArchitectureId(id))
+      .map((arch) => ({ arch, p: predictor.predict(arch) }))
+      .filter(({ p }) => p.missing.length > 0 && p.callOverheadMs + p.knownBlockSumMs <= budgetMs * KNOWN_SUM_SLACK)
+    const acc = accuracyOf(open.map((c) => c.arch))
+    const ranked = open.map((c, i) => ({ ...c, accuracy: acc[i] })).sort((a, b) => b.accuracy - a.accuracy)
+    const out = new Map<string, BlockSpec>()
+    for (const { arch, p } of ranked) {
+      const missing = new Set(p.missing)
+      const blocks = architectureBlocks(arch).filter((b) => missing.has(blockKey(b)) && !out.has(blockKey(b)))
+      if (out.size > 0 && out.size + blocks.length > LAZY_PROFILING_MAX_BLOCKS) break
+      for (const b of blocks) out.set(blockKey(b), b)
+    }
+    return [...out.values()]
   }
 
   /** Blocks of these architectures that the LUT lacks, in the order met. */

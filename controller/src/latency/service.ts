@@ -24,6 +24,8 @@ export interface LatencyPrediction {
   highMs: number | null
   /** Sum of the blocks' net medians, and the one call overhead the prediction adds. */
   blockSumMs: number | null
+  /** Sum of the net medians of the blocks the LUT has (all of them when none is missing): a lower bound. */
+  knownBlockSumMs: number
   callOverheadMs: number
   model: 'fitted' | 'block-sum'
   blocks: string[]
@@ -62,6 +64,7 @@ export function predictWith(m: LatencyModel, data: LutData, space: Pick<SearchSp
       missing: f.missing,
       belowOverhead: f.belowOverhead,
       measuredMs: data.architectures.get(id) ?? null,
+      knownBlockSumMs: f.blockSumMs,
     }
     if (f.missing.length > 0) return { ...base, predictedMs: null, lowMs: null, highMs: null, blockSumMs: null }
     const predictedMs = predictLinear(m.coefficients, f.values)
