@@ -92,6 +92,7 @@ export function renderMetrics(store: Store, http: HttpRequestCounter, mqttConnec
     ])
     const q = ingest.queue
     family(out, 'fleetnas_ingest_queued_batches', 'gauge', 'Result batches received and not yet stored (this process).', [{ value: q.queued }])
+    family(out, 'fleetnas_ingest_queued_batches_peak', 'gauge', 'The most result batches queued at once since start (this process).', [{ value: q.peakQueued }])
     family(out, 'fleetnas_ingest_held_deliveries', 'gauge', 'MQTT deliveries not yet acknowledged to the broker because the ingest queue is full (backpressure).', [
       { value: q.heldAcks },
     ])
@@ -103,6 +104,20 @@ export function renderMetrics(store: Store, http: HttpRequestCounter, mqttConnec
       { value: q.storeRetries },
     ])
   }
+  const mem = process.memoryUsage()
+  family(
+    out,
+    'fleetnas_process_memory_bytes',
+    'gauge',
+    'Memory of this controller process: rss (all of it), heap_total/heap_used (the JavaScript heap of the main thread), external (memory of C++ objects tied to JavaScript ones, array buffers and Buffers included), array_buffers (of external).',
+    [
+      { labels: { kind: 'rss' }, value: mem.rss },
+      { labels: { kind: 'heap_total' }, value: mem.heapTotal },
+      { labels: { kind: 'heap_used' }, value: mem.heapUsed },
+      { labels: { kind: 'external' }, value: mem.external },
+      { labels: { kind: 'array_buffers' }, value: mem.arrayBuffers },
+    ],
+  )
   family(out, 'fleetnas_mqtt_connected', 'gauge', '1 while the controller session is connected to the broker.', [{ value: mqttConnected ? 1 : 0 }])
   family(
     out,

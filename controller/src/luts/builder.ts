@@ -37,14 +37,18 @@ function groupByDevice(rows: readonly DeviceMeasurement[]): DeviceMeasurement[][
   return [...by.values()]
 }
 
+/** One string per LUT row (scope, kind, key), for de-duplicating marks: fields joined by NUL, which no field holds. */
+export const lutKeyId = ({ scope, kind, key }: PendingLutKey): string =>
+  `${scope.hardwareProfile}\0${scope.runtime}\0${scope.threads}\0${scope.backend}\0${kind}\0${key}`
+
 /** The LUT rows a batch's measurements touch (none for a device that never sent its info: it belongs to no LUT yet). */
 export function touchedLutKeys(hardwareProfile: string | null, measurements: readonly Measurement[]): PendingLutKey[] {
   if (hardwareProfile === null) return []
   const touched = new Map<string, PendingLutKey>()
   for (const m of measurements) {
     if (m.kind === 'reference') continue
-    const scope = { hardwareProfile, runtime: m.runtime, threads: m.threads, backend: m.backend }
-    touched.set(JSON.stringify([scope, m.kind, m.key]), { scope, kind: m.kind, key: m.key })
+    const k: PendingLutKey = { scope: { hardwareProfile, runtime: m.runtime, threads: m.threads, backend: m.backend }, kind: m.kind, key: m.key }
+    touched.set(lutKeyId(k), k)
   }
   return [...touched.values()]
 }

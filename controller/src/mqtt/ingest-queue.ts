@@ -4,7 +4,8 @@
  * together have been read, stores up to `maxBatchesPerTransaction` batches in ONE write transaction
  * (one commit for hundreds of batches instead of one each), marks the LUT rows they touched for the
  * next fold, then tells the scheduler which executions progressed and acks each batch. Acks leave
- * only after the commit, so an acked batch is stored.
+ * only after the commit, so an acked batch is stored. The scheduler's writes for the executions that
+ * progressed share that commit.
  *
  * Fairness: batches are queued per device and a drain takes one from each device in turn, so a
  * device with a deep queue delays the others by at most one batch per round.
@@ -19,7 +20,7 @@ import { encodeMessage, PROTOCOL_VERSION, topics, type ResultsMessage } from '@f
 import type { Logger } from 'pino'
 import type { Store } from '../store/db.ts'
 import type { BatchOutcome } from '../store/measurements.ts'
-import { touchedLutKeys } from '../luts/builder.ts'
+import { lutKeyId, touchedLutKeys } from '../luts/builder.ts'
 import type { Publisher } from './client.ts'
 import type { LatencyEvents, SchedulerEvents } from './handlers/context.ts'
 
@@ -50,6 +51,8 @@ export interface IngestOptions {
 /** Figures for /metrics, per process. */
 export interface IngestStats {
   queued: number
+  /** The most batches queued at once since start. */
+  peakQueued: number
   heldAcks: number
   transactions: number
   batches: number
@@ -67,7 +70,7 @@ export class IngestQueue {
   private stopped = false
   private readonly max: number
   private readonly highWater: number
-  private readonly stats = { transactions: 0, batches: 0, storeRetries: 0 }
+  private readonly stats = { transactions: 0, batches: 0, storeRetries: 0, peakQueued: 0 }
 
   constructor(private readonly o: IngestOptions) {
     this.max = o.maxBatchesPerTransaction ?? 500
@@ -78,7 +81,7 @@ export class IngestQueue {
     const q = this.byDevice.get(b.deviceId)
     if (q) q.push(b)
     else this.byDevice.set(b.deviceId, [b])
-    this.queued++
+    if (++this.queued > this.stats.peakQueued) this.stats.peakQueued = this.queued
     this.schedule()
   }
 
@@ -153,7 +156,7 @@ export class IngestQueue {
     const now = this.o.now()
     let outcomes: (BatchOutcome | Error)[]
     try {
-      outcomes = this.o.store.writeTransaction(() => this.storeAll(batches, now))
+      outcomes = this.o.store.writeTransaction(() => this.storeAndAdvance(batches, now))
     } catch (e) {
       if (isBusy(e)) {
         this.putBack(batches)
@@ -165,7 +168,7 @@ export class IngestQueue {
       // Something in one batch broke the transaction: store them one by one to isolate it.
       outcomes = batches.map((b) => {
         try {
-          return this.o.store.writeTransaction(() => this.storeAll([b], now))[0]
+          return this.o.store.writeTransaction(() => this.storeAndAdvance([b], now))[0]
         } catch (err) {
           return err as Error
         }
@@ -175,6 +178,26 @@ export class IngestQueue {
     this.afterCommit(batches, outcomes)
     this.release()
     return true
+  }
+
+  /**
+   * The batches, then the scheduler's writes for every execution that progressed, in the caller's
+   * transaction: one commit per drain (a commit rewrites every page the drain touched, so two per
+   * drain cost twice the WAL writes). A scheduler failure rolls back its own savepoint only: the
+   * results stay stored and acked, and the scheduler's tick finds finished executions.
+   */
+  private storeAndAdvance(batches: QueuedBatch[], now: string): BatchOutcome[] {
+    const outcomes = this.storeAll(batches, now)
+    const progressed = new Set<string>()
+    // Nothing stored (all duplicates) is no progress: it must not hold off the timeout of the current attempt.
+    batches.forEach((b, i) => outcomes[i].stored.length > 0 && progressed.add(b.executionId))
+    for (const id of progressed)
+      try {
+        this.o.store.transaction(() => this.o.scheduler.onResultsStored(id))
+      } catch (err) {
+        this.o.log.error({ err, executionId: id }, 'scheduler failed after results were stored')
+      }
+    return outcomes
   }
 
   private storeAll(batches: QueuedBatch[], now: string): BatchOutcome[] {
@@ -193,7 +216,7 @@ export class IngestQueue {
     })
     const pending = new Map<string, ReturnType<typeof touchedLutKeys>[number]>()
     batches.forEach((b, i) => {
-      for (const k of touchedLutKeys(profiles.get(b.deviceId)!, outcomes[i].stored)) pending.set(JSON.stringify(k), k)
+      for (const k of touchedLutKeys(profiles.get(b.deviceId)!, outcomes[i].stored)) pending.set(lutKeyId(k), k)
     })
     for (const k of pending.values()) store.luts.markPending(k)
     for (const deviceId of profiles.keys()) store.devices.touch(deviceId, now)
@@ -203,10 +226,8 @@ export class IngestQueue {
   }
 
   private afterCommit(batches: QueuedBatch[], outcomes: (BatchOutcome | Error)[]): void {
-    const { store, scheduler, latency, log } = this.o
+    const { store, latency, log } = this.o
     this.stats.batches += batches.length
-    const progressed = new Set<string>()
-    const acks: QueuedBatch[] = []
     batches.forEach((b, i) => {
       const outcome = outcomes[i]
       if (outcome instanceof Error) {
@@ -214,37 +235,18 @@ export class IngestQueue {
         this.o.onFailed?.(b, outcome)
         return
       }
-      acks.push(b)
-      // Nothing stored (all duplicates) is no progress: it must not hold off the timeout of the current attempt.
-      if (outcome.stored.length > 0) progressed.add(b.executionId)
       if (latency)
         for (const m of outcome.stored)
           if (m.kind === 'architecture') {
             const hardwareProfile = store.devices.hardwareProfile(b.deviceId)
             if (hardwareProfile) latency.scheduleRefit({ hardwareProfile, runtime: m.runtime, threads: m.threads, backend: m.backend })
           }
-    })
-    // The scheduler's writes for every execution that progressed share one transaction too.
-    // If that fails (a store locked past busy_timeout), the scheduler's tick finds finished executions.
-    if (progressed.size > 0)
-      try {
-        store.writeTransaction(() => {
-          for (const id of progressed)
-            try {
-              scheduler.onResultsStored(id)
-            } catch (err) {
-              log.error({ err, executionId: id }, 'scheduler failed after results were stored')
-            }
-        })
-      } catch (err) {
-        log.error({ err, executions: progressed.size }, 'scheduler update after results failed')
-      }
-    // Acked after the scheduler saw them, so an API read after the ack sees the progress.
-    // One ack per batch, as a batch stored alone would get (a repeated batch is acked each time).
-    for (const b of acks) {
+      // Acked after the commit that holds the batch and the scheduler's progress, so an API read
+      // after the ack sees both. One ack per batch, as a batch stored alone would get (a repeated
+      // batch is acked each time).
       const payload = encodeMessage('acks', { v: PROTOCOL_VERSION, jobId: b.msg.jobId, seqs: [b.msg.seq] })
       this.o.publisher.publish(topics.acks(b.deviceId), payload).catch((err) => log.warn({ err, jobId: b.msg.jobId, seq: b.msg.seq }, 'ack publish failed'))
-    }
+    })
   }
 
   private release(): void {

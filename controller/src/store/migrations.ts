@@ -245,6 +245,13 @@ export const MIGRATIONS: readonly string[] = [
     PRIMARY KEY (hardware_profile, runtime, threads, backend, kind, key)
   ) WITHOUT ROWID;
   `,
+
+  /* 8: every stored measurement wrote five index entries; measurements_execution (execution_id)
+     served no query of the controller (per-execution reads go to execution_blocks, and a block or
+     architecture target of an execution is found through measurements_execution_target). Dropping
+     it takes a B-tree insert off every row of the ingest path. */ `
+  DROP INDEX measurements_execution;
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
