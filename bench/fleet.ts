@@ -12,8 +12,11 @@
  *    online, campaign wall time, measurements/s and batches/s stored, the controller's CPU (% of
  *    one core) and peak RSS, p50/p99 publish-to-ack latency per batch, and a check of the store
  *    (every block of every execution stored exactly once, every batch acked).
- * The target: batches/s stored at least half the raw broker rate of the same payload, measured in
- * the same run, so a busy machine moves both figures together.
+ * The target: batches/s stored at least half the raw broker rate of the same payload (messages/s,
+ * one batch each), measured in the same run, so a busy machine moves both figures together;
+ * measurements/s against messages/s is printed beside it (see `rateRatios`). The controller's
+ * memory: its peak RSS (VmHWM) and, at the largest RSS its /metrics showed, the split into
+ * JavaScript heap, external memory and the rest.
  *
  *   npm run bench:fleet                           1,000 agents, 50 blocks, batches of 25, both brokers
  *   npm run bench:fleet -- --agents 5000 --broker mosquitto
@@ -33,6 +36,7 @@ import { forkTs, type IpcChild } from './lib/ipc-child.ts'
 import { loadAverage, machineInfo } from './lib/machine.ts'
 import { cpuSeconds, rssMB } from './lib/proc-usage.ts'
 import type { SinkCommand, SinkReport } from './lib/fleet-sink.ts'
+import { memoryOf, peakRssMB, scrape, value, type MemoryFigures, type Scrape } from './lib/fleet-metrics.ts'
 import type { SwarmCommand, SwarmReport } from './lib/fleet-swarm.ts'
 
 const SWARM = fileURLToPath(new URL('./lib/fleet-swarm.ts', import.meta.url))
@@ -108,7 +112,13 @@ interface FleetFigures {
   batchesPerSecond: number
   controllerCpuPercent: number
   controllerRssMB: number
+  /** The kernel's high-water mark (VmHWM) over the controller's whole life: start, online, campaign. */
   controllerPeakRssMB: number
+  /** The controller's own breakdown at the largest RSS the polls saw, and in which phase. */
+  memoryAtPeak: MemoryFigures & { phase: 'online' | 'campaign' }
+  /** Most result batches queued in the controller at once; batches per store transaction. */
+  ingestQueuePeak: number
+  batchesPerTransaction: number
   ackP50Ms: number
   ackP99Ms: number
   acked: number
@@ -130,11 +140,6 @@ interface StoreCheck {
 const deviceIds = (n: number) => Array.from({ length: n }, (_, i) => `fleet-${String(i + 1).padStart(5, '0')}`)
 const rawIds = (n: number) => Array.from({ length: n }, (_, i) => `raw-${i}`)
 
-async function metric(api: ApiClient, name: string, labels = ''): Promise<number> {
-  const text = await api.requestText('GET', '/metrics')
-  const line = text.split('\n').find((l) => l.startsWith(`${name}${labels} `))
-  return line ? Number(line.slice(line.lastIndexOf(' ') + 1)) : NaN
-}
 
 const stderr = (s: string) => process.stderr.write(`${s}\n`)
 
@@ -232,13 +237,22 @@ async function runFleet(o: Options, kind: BrokerKind, mosquitto: RunningMosquitt
       })
     }
     const timeoutMs = o.timeoutMin * 60_000
+    let memoryAtPeak: FleetFigures['memoryAtPeak'] | undefined
+    const sample = async (phase: 'online' | 'campaign'): Promise<Scrape> => {
+      const s = await scrape(api)
+      const m = memoryOf(s)
+      if (!memoryAtPeak || m.rssMB > memoryAtPeak.rssMB) memoryAtPeak = { ...m, phase }
+      return s
+    }
     await Promise.all(swarms.map((s) => s.next('online', timeoutMs)))
-    await pollUntil(async () => ((await metric(api, 'fleetnas_devices_online')) >= o.agents ? true : undefined), { what: 'every agent online at the controller', everyMs: POLL_MS, timeoutMs })
+    await pollUntil(async () => (value(await sample('online'), 'fleetnas_devices_online') >= o.agents ? true : undefined), {
+      what: 'every agent online at the controller',
+      everyMs: POLL_MS,
+      timeoutMs,
+    })
     const onlineSeconds = (performance.now() - t0) / 1000
     stderr(`  ${kind}: ${o.agents} agents online in ${onlineSeconds.toFixed(1)} s; campaign of ${o.blocks} blocks to all`)
 
-    const rssOnline = await rssMB(pid)
-    let peakRss = rssOnline
     const cpu0 = await cpuSeconds(pid)
     const c0 = performance.now()
     const { id } = await api.post<{ id: string }>('/v1/campaigns', {
@@ -252,12 +266,10 @@ async function runFleet(o: Options, kind: BrokerKind, mosquitto: RunningMosquitt
     let lastLine = 0
     const state = await pollUntil(
       async () => {
-        peakRss = Math.max(peakRss, await rssMB(pid))
-        const [ok, failed, stored] = await Promise.all([
-          metric(api, 'fleetnas_campaigns', '{state="SUCCEEDED"}'),
-          metric(api, 'fleetnas_campaigns', '{state="FAILED"}'),
-          metric(api, 'fleetnas_measurements_stored'),
-        ])
+        const s = await sample('campaign')
+        const ok = value(s, 'fleetnas_campaigns', '{state="SUCCEEDED"}')
+        const failed = value(s, 'fleetnas_campaigns', '{state="FAILED"}')
+        const stored = value(s, 'fleetnas_measurements_stored')
         if (Date.now() - lastLine > 10_000) {
           lastLine = Date.now()
           const s = (performance.now() - c0) / 1000
@@ -270,7 +282,8 @@ async function runFleet(o: Options, kind: BrokerKind, mosquitto: RunningMosquitt
     const campaignSeconds = (performance.now() - c0) / 1000
     const cpu1 = await cpuSeconds(pid)
     const rssEnd = await rssMB(pid)
-    peakRss = Math.max(peakRss, rssEnd)
+    const last = await sample('campaign')
+    const peakRss = await peakRssMB(pid)
 
     // Acks go out after the store commits: give the last ones a moment to arrive.
     const { latencies, unacked } = await collectAckLatencies(swarms, 30_000)
@@ -289,6 +302,9 @@ async function runFleet(o: Options, kind: BrokerKind, mosquitto: RunningMosquitt
       controllerCpuPercent: (100 * (cpu1 - cpu0)) / campaignSeconds,
       controllerRssMB: rssEnd,
       controllerPeakRssMB: peakRss,
+      memoryAtPeak: memoryAtPeak!,
+      ingestQueuePeak: value(last, 'fleetnas_ingest_queued_batches_peak'),
+      batchesPerTransaction: value(last, 'fleetnas_ingest_batches_total') / value(last, 'fleetnas_ingest_transactions_total'),
       ackP50Ms: quantile(latencies, 0.5),
       ackP99Ms: quantile(latencies, 0.99),
       acked: latencies.length,
@@ -319,25 +335,40 @@ async function collectAckLatencies(swarms: IpcChild<SwarmCommand, SwarmReport>[]
 const f0 = (v: number) => v.toFixed(0)
 const f1 = (v: number) => v.toFixed(1)
 
-function render(kind: BrokerKind, raw: RawFigures, f: FleetFigures): string {
-  const ratio = f.batchesPerSecond / raw.messagesPerSecond
+/**
+ * The rate target, read two ways. The raw broker rate counts messages, and each message is one
+ * results batch, so batches/s stored against it compares like with like: the target row. The
+ * issue also words it as measurements/s against messages/s, which credits each stored batch with
+ * `--batch` units against the broker's one; it is printed beside it, not taken as the target.
+ */
+function rateRatios(raw: RawFigures, f: FleetFigures): { batches: number; measurementsPerMessage: number } {
+  return { batches: f.batchesPerSecond / raw.messagesPerSecond, measurementsPerMessage: f.measurementsPerSecond / raw.messagesPerSecond }
+}
+
+function render(kind: BrokerKind, raw: RawFigures, f: FleetFigures, load: { start: number[]; end: number[] }): string {
+  const ratio = rateRatios(raw, f)
+  const mem = f.memoryAtPeak
   const rows: [string, string][] = [
     ['raw broker rate (results batches, QoS 1)', `${f0(raw.messagesPerSecond)} msg/s  (${raw.publishers} publishers -> 1 subscriber, ${raw.payloadBytes} B, ${raw.received}/${raw.published} received)`],
     ['agents online', `${f.agents} in ${f1(f.onlineSeconds)} s`],
     ['campaign', `${f.blocks} blocks x ${f.agents} agents, batches of ${f.batchSize}: ${f.campaignState} in ${f1(f.campaignSeconds)} s`],
     ['stored', `${f.measurementsStored} measurements, ${f.batchesStored} batches`],
     ['ingest rate', `${f0(f.measurementsPerSecond)} measurements/s, ${f1(f.batchesPerSecond)} batches/s`],
-    ['controller during ingest', `${f1(f.controllerCpuPercent)}% of one core, RSS ${f0(f.controllerRssMB)} MB (peak ${f0(f.controllerPeakRssMB)} MB)`],
+    ['controller during ingest', `${f1(f.controllerCpuPercent)}% of one core, RSS ${f0(f.controllerRssMB)} MB at the end, peak ${f0(f.controllerPeakRssMB)} MB (VmHWM)`],
+    [
+      'controller memory at its largest poll',
+      `RSS ${f0(mem.rssMB)} MB (${mem.phase}): JS heap ${f0(mem.heapUsedMB)} MB used of ${f0(mem.heapTotalMB)} MB, external ${f0(mem.externalMB)} MB (array buffers ${f0(mem.arrayBuffersMB)} MB), rest ${f0(mem.rssMB - mem.heapTotalMB - mem.externalMB)} MB (code, SQLite, broker sockets, threads)`,
+    ],
+    ['ingest queue', `peak ${f0(f.ingestQueuePeak)} batches queued, ${f1(f.batchesPerTransaction)} batches per store transaction`],
     ['ack latency (publish -> ack)', `p50 ${f0(f.ackP50Ms)} ms, p99 ${f0(f.ackP99Ms)} ms (${f.acked} acked, ${f.unacked} unacked)`],
     [
       'store check',
       `${f.check.ok ? 'OK' : 'MISMATCH'}: ${f.check.succeeded}/${f.check.executions} executions SUCCEEDED, ${f.check.blockRows} rows / ${f.check.distinctTargets} distinct / ${f.check.expected} expected, ${f.check.batches}/${f.check.expectedBatches} batches`,
     ],
-    [
-      'target: batches/s >= 50% of raw rate',
-      `${(100 * ratio).toFixed(1)}%  ${ratio >= TARGET_RATIO ? 'PASS' : 'MISS'}`,
-    ],
+    ['measurements/s / raw msg/s (not the target)', `${(100 * ratio.measurementsPerMessage).toFixed(1)}%  (${f.batchSize} measurements per message)`],
+    ['target: batches/s >= 50% of raw msg/s', `${(100 * ratio.batches).toFixed(1)}%  ${ratio.batches >= TARGET_RATIO ? 'PASS' : 'MISS'}`],
     ['target: controller RSS <= 500 MB', `${f0(f.controllerPeakRssMB)} MB  ${f.controllerPeakRssMB <= TARGET_RSS_MB ? 'PASS' : 'MISS'}`],
+    ['load average (1/5/15 min)', `${load.start.join(' ')} at the start, ${load.end.join(' ')} at the end`],
   ]
   const w = Math.max(...rows.map(([k]) => k.length))
   return [`${kind}:`, ...rows.map(([k, v]) => `  ${k.padEnd(w)}  ${v}`)].join('\n')
@@ -348,7 +379,7 @@ async function main(): Promise<number> {
   if (o.broker.includes('mosquitto') && !mosquittoAvailable()) throw new Error(MOSQUITTO_MISSING)
   const m = machineInfo()
   stderr(`bench:fleet: ${o.agents} agents, ${o.blocks} blocks, batches of ${o.batch}; ${m.cpuModel}, ${m.cores} cores, node ${m.node}; load ${loadAverage().join(' ')}`)
-  const results: Record<string, { raw: RawFigures; fleet: FleetFigures }> = {}
+  const results: Record<string, { raw: RawFigures; fleet: FleetFigures; load: { start: number[]; end: number[] } }> = {}
   let ok = true
   for (const kind of o.broker) {
     let mosquitto: RunningMosquitto | undefined
@@ -359,11 +390,13 @@ async function main(): Promise<number> {
         mosquitto = await startMosquitto({ users })
       }
       stderr(`  ${kind}: raw broker rate, ${o.rawPublishers} publishers for ${o.rawSeconds} s`)
+      const start = loadAverage()
       const raw = await measureRaw(o, kind, mosquitto)
       const fleet = await runFleet(o, kind, mosquitto)
-      results[kind] = { raw, fleet }
+      const load = { start, end: loadAverage() }
+      results[kind] = { raw, fleet, load }
       ok &&= fleet.check.ok && fleet.unacked === 0
-      console.log(render(kind, raw, fleet))
+      console.log(render(kind, raw, fleet, load))
     } finally {
       await mosquitto?.stop()
     }
