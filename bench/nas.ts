@@ -53,6 +53,8 @@ interface Options {
   evalSteps: number
   evalThreads: number
   calibration: number
+  predictorSamples: number
+  predictorTasks: number
   workDir: string
   outDir: string
   json?: string
@@ -91,6 +93,8 @@ function parseOptions(argv: string[]): Options {
     .option('--eval-steps <n>', 'adaptation steps at evaluation', positiveInt, 10)
     .option('--eval-threads <n>', 'threads for training, fine-tuning and evaluation', positiveInt, 2)
     .option('--calibration <n>', "architectures measured whole per LUT for the latency model", positiveInt, 40)
+    .option('--predictor-samples <n>', "sub-networks evaluated to fit the accuracy predictor (the controller's accuracyEstimation)", positiveInt, 48)
+    .option('--predictor-tasks <n>', 'tasks per such evaluation', positiveInt, 25)
     .option('--work-dir <dir>', 'where the trained supernet and baselines are kept between runs', join(tmpdir(), 'fleetnas-bench-nas'))
     .option('--out-dir <dir>', 'where the Pareto plots are written', 'docs/bench')
     .option('--json <file>', 'also write every figure to this JSON file')
@@ -251,7 +255,7 @@ async function main(): Promise<void> {
 
   const fleet = await startBenchFleet({
     threads: opts.threads[0],
-    controller: { supernet: supernet.path, accuracyEstimation: { threads: opts.evalThreads } },
+    controller: { supernet: supernet.path, accuracyEstimation: { threads: opts.evalThreads, predictorSamples: opts.predictorSamples, predictorTasks: opts.predictorTasks } },
   })
   const answers: Answer[] = []
   const baselinePoints: BaselinePoint[] = []
@@ -342,11 +346,11 @@ async function main(): Promise<void> {
         base.find((b) => b.kind === 'Conv4 (trained alone)' && b.architecture === architectureId(family[0])) ?? base.find((b) => b.architecture === architectureId(family[0]))
       if (!conv4) continue
       console.log(`\n${threads} thread(s), ${way}-way 1-shot (${opts.tasks} tasks, 95% CI):`)
-      console.log(`  ${'budget'.padEnd(14)} ${'architecture'.padEnd(60)} ${'pred ms'.padStart(9)} ${'meas ms'.padStart(9)} ${'of Conv4'.padStart(8)}  accuracy`)
-      for (const b of base) console.log(`  ${(b.kind === 'Conv4 (trained alone)' ? '(alone)' : '(supernet)').padEnd(14)} ${b.architecture.padEnd(60)} ${''.padStart(9)} ${msf(b.measuredMs).padStart(9)} ${pct(b.measuredMs / conv4.measuredMs).padStart(8)}  ${acc(b.accuracy)}`)
+      console.log(`  ${'budget'.padEnd(14)} ${'architecture'.padEnd(92)} ${'pred ms'.padStart(9)} ${'meas ms'.padStart(9)} ${'of Conv4'.padStart(8)}  accuracy`)
+      for (const b of base) console.log(`  ${(b.kind === 'Conv4 (trained alone)' ? '(alone)' : '(supernet)').padEnd(14)} ${b.architecture.padEnd(92)} ${''.padStart(9)} ${msf(b.measuredMs).padStart(9)} ${pct(b.measuredMs / conv4.measuredMs).padStart(8)}  ${acc(b.accuracy)}`)
       for (const a of rows)
         console.log(
-          `  ${`${Math.round(a.budget * 100)}% ${msf(a.budgetMs)}`.padEnd(14)} ${a.architecture.padEnd(60)} ${msf(a.predictedMs).padStart(9)} ${msf(a.measuredMs).padStart(9)} ${a.measuredMs === null ? '-'.padStart(8) : pct(a.measuredMs / conv4.measuredMs).padStart(8)}  ${acc(a.accuracy)}`,
+          `  ${`${Math.round(a.budget * 100)}% ${msf(a.budgetMs)}`.padEnd(14)} ${a.architecture.padEnd(92)} ${msf(a.predictedMs).padStart(9)} ${msf(a.measuredMs).padStart(9)} ${a.measuredMs === null ? '-'.padStart(8) : pct(a.measuredMs / conv4.measuredMs).padStart(8)}  ${acc(a.accuracy)}`,
         )
       const small = rows.filter((a) => a.measuredMs !== null && a.measuredMs <= 0.4 * conv4.measuredMs)
       const bestSmall = Math.max(-1, ...small.map((a) => a.accuracy.mean))
