@@ -28,6 +28,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import Database from 'better-sqlite3'
 import { Command, InvalidArgumentError } from 'commander'
+import { positiveInt } from './lib/cli-args.ts'
 import { pollUntil, quantile } from '@fleetnas/shared'
 import { ApiClient } from '../controller/src/cli/api-client.ts'
 import { startControllerProcess, type ControllerProcess } from '../tests/helpers/controller-process.ts'
@@ -63,10 +64,6 @@ interface Options {
   timeoutMin: number
 }
 
-const positiveInt = (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('a positive integer')
-  return Number(v)
-}
 const brokers = (v: string): BrokerKind[] => {
   const list = v.split(',').map((s) => s.trim())
   for (const b of list) if (b !== 'embedded' && b !== 'mosquitto') throw new InvalidArgumentError('embedded, mosquitto or both (comma-separated)')

@@ -22,6 +22,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { Command, InvalidArgumentError } from 'commander'
+import { positiveInt, positiveInts } from './lib/cli-args.ts'
 import {
   architectureBlocks,
   architectureId,
@@ -59,15 +60,11 @@ interface Options {
   timeoutMin: number
 }
 
-const positiveInt = (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('a positive integer')
-  return Number(v)
-}
 
 function parseOptions(argv: string[]): Options {
   const cmd = new Command('bench:latency')
     .description("fit each LUT's latency model on a calibration set and check it on held-out architectures, beside the remeasure floor")
-    .option('--threads <list>', 'comma-separated thread counts', (v) => v.split(',').map(positiveInt), [1, 2])
+    .option('--threads <list>', 'comma-separated thread counts', positiveInts, [1, 2])
     .option('--archs <n>', 'random architectures whose blocks make the LUT (the calibration seed)', positiveInt, 300)
     .option('--held-out <n>', 'held-out architectures (another seed)', positiveInt, 150)
     .option('--calibration <n>', 'of --archs, how many are measured whole to fit the model', positiveInt, 150)

@@ -25,6 +25,7 @@ import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
+import { positiveInt, positiveInts } from './lib/cli-args.ts'
 import { architectureId, conv4Family, type Architecture } from '@fleetnas/shared'
 import type { ApiClient } from '../controller/src/cli/api-client.ts'
 import { createTaskSampler, type FewShotDataset } from '../controller/src/nas/data/index.ts'
@@ -61,10 +62,6 @@ interface Options {
   timeoutMin: number
 }
 
-const positiveInt = (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('a positive integer')
-  return Number(v)
-}
 const fractions = (v: string) =>
   v.split(',').map((x) => {
     const f = Number(x)
@@ -87,8 +84,8 @@ function parseOptions(argv: string[]): Options {
     .option('--baselines <list>', 'Conv4 baselines: supernet (its sub-networks, fine-tuned like the answers), standalone (trained from scratch), or both', baselineKinds, ['supernet'])
     .option('--baseline-iterations <n>', 'meta-iterations of each standalone baseline (default: supernet + fine-tuning)', positiveInt)
     .option('--budgets <list>', "latency budgets as shares of Conv4's measured latency", fractions, [0.2, 0.4, 0.6, 1])
-    .option('--threads <list>', 'LUT thread counts', (v) => v.split(',').map(positiveInt), [1, 2])
-    .option('--ways <list>', 'task ways (1-shot)', (v) => v.split(',').map(positiveInt), [5, 20])
+    .option('--threads <list>', 'LUT thread counts', positiveInts, [1, 2])
+    .option('--ways <list>', 'task ways (1-shot)', positiveInts, [5, 20])
     .option('--tasks <n>', 'evaluation tasks per model and way', positiveInt, 600)
     .option('--eval-steps <n>', 'adaptation steps at evaluation', positiveInt, 10)
     .option('--eval-threads <n>', 'threads for training, fine-tuning and evaluation', positiveInt, 2)

@@ -15,7 +15,8 @@
  * anything else running (tests, builds) inflates cv and slows the run.
  */
 import { writeFile } from 'node:fs/promises'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command } from 'commander'
+import { positiveInt } from './lib/cli-args.ts'
 import { DEFAULT_MEASURE_SETTINGS, spaceBlockKeys } from '@fleetnas/shared'
 import { runCampaign, type CampaignRun } from './lib/campaign-run.ts'
 import { noiseBySize, noiseFigures, repeatability, median, type NoiseFigures, type RepeatabilityFigures, type SizeBand } from './lib/figures.ts'
@@ -43,10 +44,6 @@ interface Options {
   timeoutMin: number
 }
 
-const positiveInt = (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('a positive integer')
-  return Number(v)
-}
 
 function parseOptions(argv: string[]): Options {
   const cmd = new Command('bench:profiling')

@@ -15,7 +15,8 @@
  *   npm run bench:search -- --population 100 --generations 30 --pairs 2000 --json out.json
  */
 import { writeFile } from 'node:fs/promises'
-import { Command, InvalidArgumentError } from 'commander'
+import { Command } from 'commander'
+import { positiveInt } from './lib/cli-args.ts'
 import { architectureParams, CONV4, createRng, sampleArchitectures, type Architecture } from '@fleetnas/shared'
 import { evolutionSearch, type SearchFunctions, type SearchResult } from '../controller/src/nas/search/evolution.ts'
 import { fitAccuracyPredictor } from '../controller/src/nas/search/accuracy-predictor.ts'
@@ -35,10 +36,6 @@ interface Options {
   json?: string
 }
 
-const positiveInt = (v: string) => {
-  if (!/^\d+$/.test(v) || Number(v) < 1) throw new InvalidArgumentError('a positive integer')
-  return Number(v)
-}
 
 function parseOptions(argv: string[]): Options {
   const cmd = new Command('bench:search')
