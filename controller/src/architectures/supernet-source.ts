@@ -52,8 +52,8 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
     return s
   }
   const predictors = new Map<string, Promise<AccuracyPredictor>>()
-  // "capped": fitted on sub-networks within the training cap (older files sampled the whole space).
-  const predictorFile = (task: FewShotTask) => `${checkpointPath}.predictor-${task.way}w${task.shot}s-i${ck.iteration}-capped.json`
+  // "v3": kernel ridge on the ends, uniform and any networks within the training cap (older files: other samples or models).
+  const predictorFile = (task: FewShotTask) => `${checkpointPath}.predictor-${task.way}w${task.shot}s-i${ck.iteration}-v3.json`
 
   const threads = opts.threads ?? 1
   const evaluate = async (id: string | Architecture, task: FewShotTask & { tasks: number }, seed = 0): Promise<MeasuredAccuracy> => {
@@ -78,10 +78,13 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
       // not fitted yet for this checkpoint and task shape (or unreadable): fit it
     }
     const n = opts.predictorSamples ?? 48
-    // Where the supernet trained (its compute cap) and the search looks, plus the sandwich's ends.
+    // Where the supernet trained (its compute cap) and the search looks: the sandwich's ends, a
+    // quarter uniform networks (the ends' kind, the manual baselines' kind), the rest any networks.
     const sandwich = new SandwichSampler(ck.space, ck.config)
+    const rng = createRng(`predictor/${task.way}/${task.shot}`)
     const ends = ck.space.ops.flatMap((op) => [sandwich.largest(op), sandwich.smallest(op)])
-    const archs = [...ends, ...sandwich.sampleWithinCap(createRng(`predictor/${task.way}/${task.shot}`), Math.max(0, n - ends.length))]
+    const uniform = sandwich.sampleUniformWithinCap(rng, Math.max(0, Math.round(n / 4)))
+    const archs = [...ends, ...uniform, ...sandwich.sampleWithinCap(rng, Math.max(0, n - ends.length - uniform.length))]
     const samples: AccuracySample[] = []
     for (const [i, a] of archs.entries()) {
       if (signal?.aborted) throw new Error('stopped while fitting the accuracy predictor')

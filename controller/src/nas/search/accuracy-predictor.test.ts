@@ -30,13 +30,27 @@ t.test('recovers the ranking of synthetic accuracy functions on held-out archite
 })
 
 t.test('round-trips through JSON with identical predictions; deterministic per seed', async (t) => {
-  const p = fitAccuracyPredictor(pairs(syntheticAccuracy, train.slice(0, 300), 'json'), { seed: 5 })
-  const text = JSON.stringify(p)
-  const back = accuracyPredictorFromJson(JSON.parse(text))
-  t.same(back.predict(heldOut), p.predict(heldOut))
-  t.same(back.report, p.report)
-  t.equal(JSON.stringify(back), text)
-  t.equal(JSON.stringify(fitAccuracyPredictor(pairs(syntheticAccuracy, train.slice(0, 300), 'json'), { seed: 5 })), text)
+  for (const kind of ['kernel-ridge', 'ridge'] as const) {
+    const p = fitAccuracyPredictor(pairs(syntheticAccuracy, train.slice(0, 300), 'json'), { seed: 5, kind })
+    t.equal(p.kind, kind)
+    const text = JSON.stringify(p)
+    const back = accuracyPredictorFromJson(JSON.parse(text))
+    t.same(back.predict(heldOut), p.predict(heldOut))
+    t.same(back.report, p.report)
+    t.equal(JSON.stringify(back), text)
+    t.equal(JSON.stringify(fitAccuracyPredictor(pairs(syntheticAccuracy, train.slice(0, 300), 'json'), { seed: 5, kind })), text)
+  }
+})
+
+t.test('from a few dozen pairs, kernel ridge stays near the best pair it saw; the linear fit promises more', async (t) => {
+  // 48 pairs, as a request fits; the search then scores thousands of architectures no pair is near.
+  const few = pairs(syntheticAccuracy, train.slice(0, 48), 'few-dozen')
+  const best = Math.max(...few.map((p) => p.accuracy))
+  const many = sampleArchitectures(createRng('far away'), 3000)
+  const kernelTop = Math.max(...fitAccuracyPredictor(few).predict(many))
+  const linearTop = Math.max(...fitAccuracyPredictor(few, { kind: 'ridge' }).predict(many))
+  t.ok(kernelTop <= best + 0.03, `kernel ridge: highest prediction ${kernelTop.toFixed(3)}, best pair ${best.toFixed(3)}`)
+  t.ok(linearTop > kernelTop, `linear ridge extrapolates further (${linearTop.toFixed(3)})`)
 })
 
 t.test('ranks thousands of candidates per second', async (t) => {
@@ -56,7 +70,12 @@ t.test('refuses too few pairs, pairs outside the space, and JSON it did not writ
   bad[4] = { ...bad[4], accuracy: NaN }
   t.throws(() => fitAccuracyPredictor(bad), { code: 'FLEETNAS_ERR_SEARCH_PREDICTOR_DATA', message: /pair 3: .*g 3.*pair 4: accuracy NaN/ })
 
-  const json = fitAccuracyPredictor(pairs(syntheticAccuracy, train.slice(0, 50), 'ok')).toJSON()
+  const json = fitAccuracyPredictor(pairs(syntheticAccuracy, train.slice(0, 50), 'ok'), { kind: 'ridge' }).toJSON()
+  if (json.kind !== 'ridge') throw new Error('a ridge fit')
+  const kernel = fitAccuracyPredictor(pairs(syntheticAccuracy, train.slice(0, 50), 'ok')).toJSON()
+  if (kernel.kind !== 'kernel-ridge') throw new Error('the default is kernel ridge')
+  t.throws(() => accuracyPredictorFromJson({ ...kernel, alpha: kernel.alpha.slice(1) }), { code: 'FLEETNAS_ERR_SEARCH_PREDICTOR_INVALID' })
+  t.throws(() => accuracyPredictorFromJson({ ...kernel, rows: kernel.rows.map((r) => r.slice(1)) }), { code: 'FLEETNAS_ERR_SEARCH_PREDICTOR_INVALID' })
   t.throws(() => accuracyPredictorFromJson({ ...json, kind: 'mlp' }), { code: 'FLEETNAS_ERR_SEARCH_PREDICTOR_INVALID' })
   t.throws(() => accuracyPredictorFromJson({ ...json, features: json.features.slice(1) }), { code: 'FLEETNAS_ERR_SEARCH_PREDICTOR_INVALID' })
   t.throws(() => accuracyPredictorFromJson({ ...json, coefficients: json.coefficients.slice(1) }), { code: 'FLEETNAS_ERR_SEARCH_PREDICTOR_INVALID' })

@@ -79,3 +79,15 @@ t.test('sampleWithinCap: distinct architectures, all within the cap, the same fo
   t.ok(new Set(a.flatMap((x) => x.blocks.map((b) => b.op))).size === space.ops.length, 'every op met')
   t.same(s.sampleWithinCap(createRng('x'), 40).map(architectureId), a.map(architectureId), 'seeded')
 })
+
+t.test('sampleUniformWithinCap: uniform networks (one op, kernel, width throughout), within the cap', async (t) => {
+  const s = new SandwichSampler(space, { computeCap: 1.5, randomReuse: 1, seed: 1, metaBatch: 2 })
+  const a = s.sampleUniformWithinCap(createRng('u'), 12)
+  t.equal(a.length, 12)
+  t.equal(new Set(a.map(architectureId)).size, 12, 'distinct')
+  for (const x of a) {
+    const b0 = x.blocks[0]
+    t.ok(x.blocks.every((b) => b.op === b0.op && b.kernel === b0.kernel && b.width === b0.width && b.expand === b0.expand), `${architectureId(x)} is uniform`)
+    t.ok(s.withinCap(x))
+  }
+})

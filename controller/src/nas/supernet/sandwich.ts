@@ -152,6 +152,27 @@ export class SandwichSampler {
     return [...out.values()]
   }
 
+  /**
+   * `n` distinct uniform networks within the cap (one op, kernel, width and expansion throughout,
+   * max-pooling while the map allows, Conv4's pattern), drawn at random: the kind of network the
+   * sandwich trains at its ends, and the manual baselines' kind.
+   */
+  sampleUniformWithinCap(rng: Rng, n: number): Architecture[] {
+    const s = this.space
+    const out = new Map<string, Architecture>()
+    for (let i = 0; out.size < n && i < MAX_DRAWS * n; i++) {
+      const op = rng.pick(s.ops)
+      const arch = uniform(s, rng.pick(s.multipliers), s.minBlocks + rng.int(s.maxBlocks - s.minBlocks + 1), {
+        op,
+        kernel: rng.pick(s.kernels),
+        width: rng.pick(s.widths),
+        ...(op === 'mbconv' ? { expand: rng.pick(s.expands) } : {}),
+      })
+      if (this.withinCap(arch)) out.set(architectureId(arch), arch)
+    }
+    return [...out.values()]
+  }
+
   private smallestUniform(op: BlockOp): Architecture {
     const s = this.space
     return uniform(s, Math.min(...s.multipliers), s.minBlocks, {
