@@ -40,7 +40,7 @@ t.test('fleetnas arch request on a real agent: lazy profiling, fine-tuning, veri
   const budget = measured[Math.floor(measured.length / 2)]
 
   const asked = await runCli(
-    ['arch', 'request', '--profile', 'x86-64', '--threads', '1', '--latency-ms', String(budget), '--way', '3', '--population', '6', '--generations', '1', '--confirm', '1', '--confirm-tasks', '10', '--finetune', '2', '--verify', '--watch'],
+    ['arch', 'request', '--profile', 'x86-64', '--threads', '1', '--latency-ms', String(budget), '--way', '3', '--population', '6', '--generations', '1', '--confirm', '1', '--confirm-tasks', '10', '--finetune', '2', '--verify', '--watch', ...FAST],
     env,
   )
   t.equal(asked.code, 0, asked.code === 0 ? 'the request succeeds' : `${asked.stdout}${asked.stderr}${agent.output()}`)
@@ -54,8 +54,9 @@ t.test('fleetnas arch request on a real agent: lazy profiling, fine-tuning, veri
   const x = r.result
   t.ok(x.latency.measuredMs > 0, `measured whole on the agent: ${x.latency.measuredMs} ms`)
   t.ok(x.latency.predictedMs <= budget, 'predicted within the budget')
-  const verify = await api.get<{ state: string }>(`/v1/campaigns/${x.latency.verifyCampaignId}`)
+  const verify = await api.get<{ state: string; settings: { minRuns: number } }>(`/v1/campaigns/${x.latency.verifyCampaignId}`)
   t.equal(verify.state, 'SUCCEEDED', 'the verification campaign ran on the agent')
+  t.equal(verify.settings.minRuns, 6, "with the request's measurement settings")
   const lut = await api.get<LutView>('/v1/luts/x86-64?runtime=onnxruntime&threads=1')
   const keys = new Set(lut.entries.map((e) => e.key))
   for (const b of architectureBlocks(parseArchitectureId(x.architecture.id))) t.ok(keys.has(blockKey(b)), `the LUT holds ${blockKey(b)}, measured by the agent`)

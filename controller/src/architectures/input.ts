@@ -1,6 +1,6 @@
 /** What a user asks for (the body of POST /v1/architectures). */
 import { Type, type Static } from '@sinclair/typebox'
-import { RuntimeSchema } from '@fleetnas/shared'
+import { MeasureSettingsSchema, RuntimeSchema, type MeasureSettings } from '@fleetnas/shared'
 
 const IdString = Type.String({ pattern: '^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$' })
 
@@ -43,6 +43,8 @@ export const ArchitectureRequestInputSchema = Type.Object(
     finetune: Type.Optional(Type.Integer({ minimum: 0, maximum: 100_000 })),
     /** Measure the chosen architecture whole on an online device of the class (default false). */
     verify: Type.Optional(Type.Boolean()),
+    /** Measurement settings of the campaigns the request creates (missing blocks, verification); default the campaigns' defaults. */
+    settings: Type.Optional(Type.Partial(MeasureSettingsSchema, { additionalProperties: false })),
   },
   { additionalProperties: false },
 )
@@ -61,4 +63,5 @@ export interface ResolvedArchitectureRequest {
   confirmTasks: number
   finetune: number
   verify: boolean
+  settings?: Partial<MeasureSettings>
 }

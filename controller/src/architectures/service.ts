@@ -235,6 +235,7 @@ export class ArchitectureRequests {
       confirmTasks: input.confirmTasks ?? 100,
       finetune: input.finetune ?? 0,
       verify: input.verify ?? false,
+      ...(input.settings && { settings: input.settings }),
     }
   }
 
@@ -321,6 +322,7 @@ export class ArchitectureRequests {
       const campaignId = this.opts.scheduler.createCampaign({
         name: `request ${id}: missing blocks`,
         blocks: missing,
+        ...(req.settings && { settings: req.settings }),
         targets: { devices: [device] },
         runtimes: [req.runtime],
         threads: [req.threads],
@@ -391,6 +393,7 @@ export class ArchitectureRequests {
         t0 = performance.now()
         const campaignId = this.opts.scheduler.createCampaign({
           name: `request ${id}: verify`,
+          ...(req.settings && { settings: req.settings }),
           architectures: [chosen.c.id],
           architectureBlocks: false,
           targets: { devices: [device] },

@@ -24,6 +24,14 @@ const apiOptions = (cmd: Command) =>
     .addOption(new Option('--api <url>', 'controller API address').env('FLEETNAS_API').default('http://127.0.0.1:8080'))
     .addOption(new Option('--token <token>', 'API token').env('FLEETNAS_API_TOKEN'))
 
+/** Measurement settings of the campaigns a command creates (`about` says which, in the help). */
+const measureOptions = (cmd: Command, about = '') =>
+  cmd
+    .option('--warmup-runs <n>', `warm-up runs per block${about ? ` ${about}` : ''}`, int('--warmup-runs'))
+    .option('--min-runs <n>', 'minimum timed runs per block', int('--min-runs'))
+    .option('--min-time-ms <ms>', 'minimum timed duration per block', num('--min-time-ms'))
+    .option('--max-cv <cv>', 'CV above which a block is re-measured (0.05 = 5%)', num('--max-cv'))
+
 const client = (o: { api?: string; token?: string }) => new ApiClient({ api: o.api, token: o.token })
 const print = (s: string) => process.stdout.write(`${s}\n`)
 
@@ -70,8 +78,7 @@ export function buildProgram(): Command {
 
   const campaign = program.command('campaign').description('profiling campaigns across the fleet')
   apiOptions(
-    campaign
-      .command('create')
+    measureOptions(campaign.command('create'))
       .description('create a campaign; prints its id (with --watch, follows it to the end)')
       .requiredOption('--name <name>', 'campaign name')
       .option('--blocks-file <file>', 'JSON file with an array of BlockSpec')
@@ -85,10 +92,6 @@ export function buildProgram(): Command {
       .option('--profile <name>', 'target hardware profile (repeatable)', collect(String))
       .option('--runtime <name>', 'onnxruntime or tfjs (repeatable)', collect(String))
       .option('--threads <n>', 'thread count (repeatable)', collect(int('--threads')))
-      .option('--warmup-runs <n>', 'warm-up runs per block', int('--warmup-runs'))
-      .option('--min-runs <n>', 'minimum timed runs per block', int('--min-runs'))
-      .option('--min-time-ms <ms>', 'minimum timed duration per block', num('--min-time-ms'))
-      .option('--max-cv <cv>', 'CV above which a block is re-measured (0.05 = 5%)', num('--max-cv'))
       .option('--timeout-ms <ms>', 'per-execution timeout without progress', int('--timeout-ms'))
       .option('--retries <n>', 'retries per execution', int('--retries'))
       .option('--watch', 'follow the campaign with a progress bar'),
@@ -175,8 +178,7 @@ export function buildProgram(): Command {
 
   const arch = program.command('arch').description('architecture requests: the most accurate few-shot model within a latency budget on a device class')
   apiOptions(
-    arch
-      .command('request')
+    measureOptions(arch.command('request'), 'of the campaigns the request creates (missing blocks, verification)')
       .description('request an architecture; prints its id (with --watch, follows it and prints the answer)')
       .option('--profile <name>', 'hardware profile (device class) to search for')
       .option('--device <id>', 'or one device: its class, and its threads by default')
@@ -192,6 +194,7 @@ export function buildProgram(): Command {
       .option('--confirm <n>', 'candidates whose accuracy is confirmed by real evaluation', int('--confirm'))
       .option('--confirm-tasks <n>', 'few-shot tasks per confirmation (default 100)', int('--confirm-tasks'))
       .option('--finetune <iterations>', 'meta-train the answer alone for N iterations from its inherited weights (the model carries the result)', int('--finetune'))
+
       .option('--verify', 'measure the answer whole on an online device of the class', false)
       .option('--watch', 'follow the request to its end'),
   ).action(async (o) => {

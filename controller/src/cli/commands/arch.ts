@@ -3,8 +3,9 @@ import { writeFile } from 'node:fs/promises'
 import { InvalidSpec, pollUntil } from '@fleetnas/shared'
 import type { ApiClient } from '../api-client.ts'
 import { ms, pct, table } from '../format.ts'
+import { measureSettingsOf, type MeasureSettingsOptions } from './campaign.ts'
 
-export interface ArchRequestOptions {
+export interface ArchRequestOptions extends MeasureSettingsOptions {
   profile?: string
   device?: string
   runtime?: string
@@ -66,6 +67,7 @@ export function buildArchRequestBody(o: ArchRequestOptions): Record<string, unkn
     ...(o.confirm !== undefined && { confirm: o.confirm }),
     ...(o.confirmTasks !== undefined && { confirmTasks: o.confirmTasks }),
     ...(o.finetune !== undefined && { finetune: o.finetune }),
+    ...(measureSettingsOf(o) && { settings: measureSettingsOf(o) }),
     ...(o.verify && { verify: true }),
   }
 }

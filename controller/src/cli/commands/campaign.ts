@@ -53,12 +53,8 @@ export async function buildCampaignBody(o: CreateCampaignOptions): Promise<Recor
   if (o.sample !== undefined) body.sample = o.sample
   if (o.runtime?.length) body.runtimes = o.runtime
   if (o.threads?.length) body.threads = o.threads
-  const settings: Record<string, number> = {}
-  if (o.warmupRuns !== undefined) settings.warmupRuns = o.warmupRuns
-  if (o.minRuns !== undefined) settings.minRuns = o.minRuns
-  if (o.minTimeMs !== undefined) settings.minTimeMs = o.minTimeMs
-  if (o.maxCv !== undefined) settings.maxCv = o.maxCv
-  if (Object.keys(settings).length) body.settings = settings
+  const settings = measureSettingsOf(o)
+  if (settings) body.settings = settings
   if (o.timeoutMs !== undefined) body.executionTimeoutMs = o.timeoutMs
   if (o.retries !== undefined) body.maxRetries = o.retries
   return body
@@ -113,6 +109,23 @@ export function describeCampaign(c: CampaignView): string {
 
 export async function showCampaign(api: ApiClient, id: string): Promise<string> {
   return describeCampaign(await api.get<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`))
+}
+
+export interface MeasureSettingsOptions {
+  warmupRuns?: number
+  minRuns?: number
+  minTimeMs?: number
+  maxCv?: number
+}
+
+/** The measurement settings a command's --warmup-runs, --min-runs, --min-time-ms and --max-cv give, if any. */
+export function measureSettingsOf(o: MeasureSettingsOptions): Record<string, number> | undefined {
+  const settings: Record<string, number> = {}
+  if (o.warmupRuns !== undefined) settings.warmupRuns = o.warmupRuns
+  if (o.minRuns !== undefined) settings.minRuns = o.minRuns
+  if (o.minTimeMs !== undefined) settings.minTimeMs = o.minTimeMs
+  if (o.maxCv !== undefined) settings.maxCv = o.maxCv
+  return Object.keys(settings).length > 0 ? settings : undefined
 }
 
 export async function cancelCampaign(api: ApiClient, id: string): Promise<string> {
