@@ -278,8 +278,11 @@ async function main(): Promise<void> {
       if (!conv4Ms) throw new Error(`Conv4 was not measured whole at ${threads} thread(s)`)
       console.log(`\n${threads} thread(s): Conv4 measured ${msf(conv4Ms)} ms (w32 ${msf(measured.get(architectureId(family[1])) ?? null)}, w16 ${msf(measured.get(architectureId(family[2])) ?? null)})`)
       for (const way of opts.ways) {
-        for (const b of baselineWeights)
-          baselinePoints.push({ threads, way, kind: b.kind, architecture: b.id, measuredMs: measured.get(b.id)!, accuracy: await evaluate(`${b.kind} ${b.id}`, b.checkpoint, way) })
+        for (const b of baselineWeights) {
+          const point: BaselinePoint = { threads, way, kind: b.kind, architecture: b.id, measuredMs: measured.get(b.id)!, accuracy: await evaluate(`${b.kind} ${b.id}`, b.checkpoint, way) }
+          baselinePoints.push(point)
+          console.log(`  ${threads}t ${way}-way ${b.kind}: ${b.id}  measured ${msf(point.measuredMs)} ms, ${acc(point.accuracy)}`)
+        }
         for (const budget of opts.budgets) {
           const budgetMs = budget * conv4Ms
           const label = `${threads}t ${way}-way ${Math.round(budget * 100)}% (${msf(budgetMs)} ms)`
