@@ -12,7 +12,7 @@
  *      search on the true synthetic accuracy, to show what the predictor costs in quality.
  *
  *   npm run bench:search
- *   npm run bench:search -- --population 100 --generations 30 --pairs 2000 --json out.json
+ *   npm run bench:search -- --population 100 --generations 30 --pairs 200 --json out.json
  */
 import { writeFile } from 'node:fs/promises'
 import { Command } from 'commander'
@@ -42,7 +42,7 @@ function parseOptions(argv: string[]): Options {
     .description('wall time and throughput of the genetic search with the accuracy predictor and a MACs-based latency stand-in')
     .option('--population <n>', 'children per generation', positiveInt, 100)
     .option('--generations <n>', 'generations after the initial population', positiveInt, 30)
-    .option('--pairs <n>', 'synthetic (architecture, accuracy) pairs the predictor is fitted on', positiveInt, 2000)
+    .option('--pairs <n>', 'synthetic (architecture, accuracy) pairs the predictor is fitted on (a request fits on 48)', positiveInt, 200)
     .option('--seed <n>', 'search seed', positiveInt, 1)
     .option('--json <file>', 'also write the figures to this JSON file')
   cmd.parse(argv)
@@ -81,7 +81,7 @@ async function main(): Promise<void> {
   const predictor = fitAccuracyPredictor(pairs)
   const fitS = secs(performance.now() - t0)
   console.log(
-    `predictor: ridge on ${opts.pairs} pairs, fitted in ${fitS.toFixed(2)} s; held-out Kendall tau ${predictor.report.heldOut.kendallTau.toFixed(3)}, rmse ${predictor.report.heldOut.rmse.toFixed(4)}`,
+    `predictor: ${predictor.kind} on ${opts.pairs} pairs, fitted in ${fitS.toFixed(2)} s; held-out Kendall tau ${predictor.report.heldOut.kendallTau.toFixed(3)}, rmse ${predictor.report.heldOut.rmse.toFixed(4)}`,
   )
   const ranked = sampleArchitectures(createRng('bench-search-rank'), 20_000)
   t0 = performance.now()
