@@ -1,7 +1,7 @@
 /** Small pieces every page uses: loading and error states, progress bars, state badges, tables of facts. */
 import type { ComponentChildren } from 'preact'
 import { useCallback, useEffect, useState } from 'preact/hooks'
-import { ApiError } from './api.ts'
+import { ApiError, postJson } from './api.ts'
 
 export interface Async<T> {
   data: T | undefined
@@ -9,6 +9,31 @@ export interface Async<T> {
   loading: boolean
   reload: () => void
   setData: (fn: (old: T | undefined) => T | undefined) => void
+}
+
+/**
+ * A Cancel action on a page's object: asks `question()` first, posts to `url`; the reply is the object
+ * as canceled, so the page turns at once (the pushed event says the same). On an error (it ended
+ * meanwhile) the object is read again, so the page shows how it did end.
+ */
+export function useCancel<T>(url: string, question: () => string, target: Async<T>) {
+  const [error, setError] = useState<ApiError | undefined>()
+  const [busy, setBusy] = useState(false)
+  const cancel = async () => {
+    if (!confirm(question())) return
+    setBusy(true)
+    setError(undefined)
+    try {
+      const next = await postJson<T>(url)
+      target.setData(() => next)
+    } catch (e) {
+      setError(e as ApiError)
+      target.reload()
+    } finally {
+      setBusy(false)
+    }
+  }
+  return { cancel, busy, error }
 }
 
 /** Runs `load` when `deps` change; an answer that arrives after a newer request is dropped. */

@@ -8,14 +8,14 @@
  */
 import type { ComponentChildren } from 'preact'
 import { useState } from 'preact/hooks'
-import { ApiError, download, getJson, postJson } from '../api.ts'
+import { ApiError, download, getJson } from '../api.ts'
 import type { Session } from '../app.tsx'
 import { Figure } from '../figure.tsx'
 import { ms, pct, when } from '../format.ts'
 import { useLive } from '../live.ts'
 import { href } from '../router.ts'
 import { OPEN_REQUEST_STATES, type ArchitectureRequestView, type CampaignView, type MeasuredAccuracy, type RequestResult } from '../types.ts'
-import { ErrorBox, Facts, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync, type Async } from '../ui.tsx'
+import { ErrorBox, Facts, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync, useCancel } from '../ui.tsx'
 import { lutName } from './luts.tsx'
 import { RequestProgress, useConv4Latency, type BaselineLatency } from './architectures.tsx'
 
@@ -197,31 +197,6 @@ function CampaignProgress({ campaign }: { campaign: CampaignView | undefined }) 
   )
 }
 
-/**
- * Cancels the request. The reply is the request as canceled, so the page turns at once; the pushed
- * event says the same. On an error (it ended meanwhile: FLEETNAS_ERR_ARCH_REQUEST_FINISHED) the
- * request is read again, so the page shows how it did end.
- */
-function useCancel(id: string, request: Async<ArchitectureRequestView>) {
-  const [error, setError] = useState<ApiError | undefined>()
-  const [busy, setBusy] = useState(false)
-  const cancel = async () => {
-    if (!confirm(`Cancel architecture request ${id}? It stops at its next step (with the campaign it waits on) and gives no answer.`)) return
-    setBusy(true)
-    setError(undefined)
-    try {
-      const next = await postJson<ArchitectureRequestView>(`/v1/architectures/${encodeURIComponent(id)}/cancel`)
-      request.setData(() => next)
-    } catch (e) {
-      setError(e as ApiError)
-      request.reload()
-    } finally {
-      setBusy(false)
-    }
-  }
-  return { cancel, busy, error }
-}
-
 /** A canceled request: a user's decision, so a plain notice and not an alarm; where it stood when it stopped. */
 function CanceledNotice({ r }: { r: ArchitectureRequestView }) {
   const p = r.progress
@@ -246,7 +221,11 @@ export function ArchitecturePage({ id, session }: { id: string; session: Session
     architecture: (r) => r.id === id && request.setData(() => r),
     campaign: (c) => c.id === waitingOn && campaign.setData(() => c),
   })
-  const canceling = useCancel(id, request)
+  const canceling = useCancel(
+    `/v1/architectures/${encodeURIComponent(id)}/cancel`,
+    () => `Cancel architecture request ${id}? It stops at its next step (with the campaign it waits on) and gives no answer.`,
+    request,
+  )
 
   if (!session.canRead) return <NeedsLogin what={`architecture request ${id}`} />
   if (request.error) return <ErrorBox error={request.error} what={`architecture request ${id}`} />

@@ -2,22 +2,24 @@
  * One campaign: overall and per-execution progress and state, updated as the controller pushes
  * them (/v1/events?campaign=ID); cancel while it runs.
  */
-import { useState } from 'preact/hooks'
-import { ApiError, getJson, postJson } from '../api.ts'
+import { getJson } from '../api.ts'
 import type { Session } from '../app.tsx'
 import { when } from '../format.ts'
 import { useLive } from '../live.ts'
 import { href } from '../router.ts'
 import { FINISHED_CAMPAIGN, type CampaignView } from '../types.ts'
-import { ErrorBox, Facts, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync } from '../ui.tsx'
+import { ErrorBox, Facts, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync, useCancel } from '../ui.tsx'
 
 export function CampaignPage({ id, session }: { id: string; session: Session }) {
   const campaign = useAsync((signal) => getJson<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}`, { signal }), [id])
   const live = useLive(session.canRead ? `?devices=false&campaign=${encodeURIComponent(id)}` : null, {
     campaign: (c) => c.id === id && campaign.setData(() => c),
   })
-  const [cancelError, setCancelError] = useState<ApiError | undefined>()
-  const [canceling, setCanceling] = useState(false)
+  const canceling = useCancel(
+    `/v1/campaigns/${encodeURIComponent(id)}/cancel`,
+    () => `Cancel campaign ${campaign.data?.name ?? id}? Its devices are told to stop; stored measurements stay.`,
+    campaign,
+  )
 
   if (!session.canRead) return <NeedsLogin what={`campaign ${id}`} />
   if (campaign.error) return <ErrorBox error={campaign.error} what={`campaign ${id}`} />
@@ -26,31 +28,17 @@ export function CampaignPage({ id, session }: { id: string; session: Session }) 
   const finished = FINISHED_CAMPAIGN.has(c.state)
   const percent = c.progress.total > 0 ? Math.floor((100 * c.progress.succeeded) / c.progress.total) : 0
 
-  const cancel = async () => {
-    if (!confirm(`Cancel campaign ${c.name}? Its devices are told to stop; stored measurements stay.`)) return
-    setCanceling(true)
-    try {
-      const next = await postJson<CampaignView>(`/v1/campaigns/${encodeURIComponent(id)}/cancel`)
-      campaign.setData(() => next)
-    } catch (e) {
-      setCancelError(e as ApiError)
-      campaign.reload()
-    } finally {
-      setCanceling(false)
-    }
-  }
-
   return (
     <div data-ready="campaign">
       <h1>
         {c.name} <State state={c.state} /> <LiveBadge status={live} />
         {!finished && (
-          <button class="danger" onClick={cancel} disabled={canceling}>
+          <button class="danger" onClick={canceling.cancel} disabled={canceling.busy}>
             Cancel campaign
           </button>
         )}
       </h1>
-      {cancelError && <ErrorBox error={cancelError} what="" />}
+      {canceling.error && <ErrorBox error={canceling.error} what="" />}
       <div class="card">
         <div class="toolbar">
           <strong class="campaign-percent" data-percent={percent}>
