@@ -8,26 +8,16 @@ import { evalStepsOf } from '../../nas/maml/config.ts'
 import type { Split } from '../../nas/data/index.ts'
 import { metaEvaluate } from '../../nas/maml/index.ts'
 import { createProgress, formatDuration } from '../progress.ts'
-import { checkEvalOptions, openEvalTasks, percent, readCheckpoint, readRunRecord, withWay, type DatasetChoice } from './meta-common.ts'
+import { checkEvalOptions, openEvalTasks, percent, readCheckpoint, readRunRecord, withWay, type DatasetChoice, type EvalTaskOptions } from './meta-common.ts'
 import { resolve } from 'node:path'
-import type { InvertMode } from '../../nas/data/index.ts'
 
-export interface MetaEvalCommandOptions {
+export interface MetaEvalCommandOptions extends EvalTaskOptions {
   checkpoint: string
-  dataset?: string
-  data?: string
-  way?: number
-  shot?: number
-  query?: number
-  tasks?: number
-  split?: string
   /** Inner-loop steps; default the steps the checkpoint was validated with. */
   steps?: number
   innerLr?: number
   seed?: number
   threads?: number
-  /** folder dataset only. */
-  invert?: InvertMode
 }
 
 export interface MetaEvalResult {

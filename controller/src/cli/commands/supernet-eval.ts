@@ -8,27 +8,19 @@
 import { stat } from 'node:fs/promises'
 import { resolve } from 'node:path'
 import { architectureId, type BlockOp } from '@fleetnas/shared'
-import type { InvertMode, Split } from '../../nas/data/index.ts'
+import type { Split } from '../../nas/data/index.ts'
 import { SandwichSampler, evaluateSubnet, innerLrAt, loadSupernetCheckpoint, type SupernetCheckpoint } from '../../nas/supernet/index.ts'
 import { createProgress, formatDuration } from '../progress.ts'
-import { MetaCheckpointMissing, MetaOptionsInvalid, checkEvalOptions, openEvalTasks, percent, readRunRecord, type DatasetChoice } from './meta-common.ts'
+import { MetaCheckpointMissing, MetaOptionsInvalid, checkEvalOptions, openEvalTasks, percent, readRunRecord, type DatasetChoice, type EvalTaskOptions } from './meta-common.ts'
 import { evalStepsOf } from '../../nas/maml/config.ts'
 
-export interface SupernetEvalCommandOptions {
+export interface SupernetEvalCommandOptions extends EvalTaskOptions {
   checkpoint: string
   arch: string
-  dataset?: string
-  data?: string
-  way?: number
-  shot?: number
-  query?: number
-  tasks?: number
-  split?: string
   steps?: number
   innerLr?: number
   seed?: number
   threads?: number
-  invert?: InvertMode
 }
 
 export interface SupernetEvalResult {
