@@ -123,3 +123,39 @@ export function NeedsLogin({ what }: { what: string }) {
     </div>
   )
 }
+
+/**
+ * A row of optional number fields (empty = the server's default), keyed by the body field each
+ * fills: the campaign form's measurement settings, the request form's search settings.
+ */
+export function OptionalNumbers({
+  fields,
+  values,
+  onChange,
+  step = 'any',
+}: {
+  fields: readonly (readonly [string, string])[]
+  values: Record<string, string>
+  onChange: (values: Record<string, string>) => void
+  step?: number | 'any'
+}) {
+  return (
+    <div class="checks">
+      {fields.map(([k, label]) => (
+        <label key={k}>
+          {label}
+          <input
+            name={k}
+            type="number"
+            step={step}
+            min={0}
+            style={{ width: '80px' }}
+            placeholder="default"
+            value={values[k] ?? ''}
+            onInput={(e) => onChange({ ...values, [k]: (e.target as HTMLInputElement).value })}
+          />
+        </label>
+      ))}
+    </div>
+  )
+}

@@ -14,8 +14,17 @@ import { ms, pct, when } from '../format.ts'
 import { upsertById, useLive } from '../live.ts'
 import { href, navigate } from '../router.ts'
 import { OPEN_REQUEST_STATES, type ArchitectureRequestView, type LutSummary, type RequestResult } from '../types.ts'
-import { ErrorBox, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync } from '../ui.tsx'
+import { ErrorBox, LiveBadge, Loading, NeedsLogin, OptionalNumbers, Progress, State, useAsync } from '../ui.tsx'
 import { lutName, useLutList } from './luts.tsx'
+
+/** The request form's search settings (empty = the server's default). */
+const SEARCH_FIELDS = [
+  ['population', 'population'],
+  ['generations', 'generations'],
+  ['seed', 'seed'],
+  ['confirm', 'confirmed candidates'],
+  ['confirmTasks', 'tasks per confirmation'],
+] as const
 
 /** architectureId(CONV4) of shared/src/space/search-space.ts: the baseline every answer is set against. */
 export const CONV4_ID = 'g1_conv-k3-w64-mp_conv-k3-w64-mp_conv-k3-w64-mp_conv-k3-w64-mp'
@@ -228,31 +237,7 @@ function NewRequest({ luts, onCancel }: { luts: LutSummary[]; onCancel: () => vo
         <span class="muted">meta-iterations that train the answer alone from its inherited weights (its accuracy is measured before and after)</span>
       </div>
       <span>search</span>
-      <div class="checks">
-        {(
-          [
-            ['population', 'population'],
-            ['generations', 'generations'],
-            ['seed', 'seed'],
-            ['confirm', 'confirmed candidates'],
-            ['confirmTasks', 'tasks per confirmation'],
-          ] as const
-        ).map(([k, label]) => (
-          <label key={k}>
-            {label}
-            <input
-              name={k}
-              type="number"
-              min={0}
-              step={1}
-              style={{ width: '80px' }}
-              placeholder="default"
-              value={search[k] ?? ''}
-              onInput={(e) => setSearch({ ...search, [k]: (e.target as HTMLInputElement).value })}
-            />
-          </label>
-        ))}
-      </div>
+      <OptionalNumbers fields={SEARCH_FIELDS} values={search} onChange={setSearch} step={1} />
       <div class="full toolbar">
         <button class="primary" type="submit" disabled={busy || !profile}>
           Request architecture

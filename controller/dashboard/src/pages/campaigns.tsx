@@ -6,7 +6,7 @@ import { when } from '../format.ts'
 import { upsertById, useLive } from '../live.ts'
 import { href, navigate } from '../router.ts'
 import type { CampaignView, DeviceView } from '../types.ts'
-import { ErrorBox, LiveBadge, Loading, NeedsLogin, Progress, State, useAsync } from '../ui.tsx'
+import { ErrorBox, LiveBadge, Loading, NeedsLogin, OptionalNumbers, Progress, State, useAsync } from '../ui.tsx'
 
 const SETTINGS = [
   ['warmupRuns', 'warm-up runs'],
@@ -108,23 +108,7 @@ function NewCampaign({ onCancel }: { onCancel: () => void }) {
         <span class="muted">empty: each device's own</span>
       </div>
       <span>measurement</span>
-      <div class="checks">
-        {SETTINGS.map(([k, label]) => (
-          <label key={k}>
-            {label}
-            <input
-              name={k}
-              type="number"
-              step="any"
-              min={0}
-              style={{ width: '80px' }}
-              placeholder="default"
-              value={settings[k] ?? ''}
-              onInput={(e) => setSettings({ ...settings, [k]: (e.target as HTMLInputElement).value })}
-            />
-          </label>
-        ))}
-      </div>
+      <OptionalNumbers fields={SETTINGS} values={settings} onChange={setSettings} />
       <div class="full toolbar">
         <button class="primary" type="submit" disabled={busy || runtimes.length === 0}>
           Start campaign
