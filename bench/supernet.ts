@@ -17,7 +17,7 @@
  */
 import { loadavg } from 'node:os'
 import ort from 'onnxruntime-node'
-import { CONV4, DEFAULT_SPACE, createRng, sampleArchitecture, type Architecture } from '@fleetnas/shared'
+import { CONV4, DEFAULT_SPACE, createRng, median, sampleArchitecture, type Architecture } from '@fleetnas/shared'
 import { createGlyphDataset, createTaskSampler } from '../controller/src/nas/data/index.ts'
 import { InnerLoopPool, TrainingEngine, buildInnerLoopModel, createNetwork, initParams, type EngineOptions } from '../controller/src/nas/engine/index.ts'
 import { adamStep, createAdamState, metaTrain, type Checkpoint } from '../controller/src/nas/maml/index.ts'
@@ -47,7 +47,6 @@ const ROUNDS = quick ? 1 : 2
 const space = { ...DEFAULT_SPACE, classes: WAY }
 const io = { input: space.input, classes: WAY }
 type OptLevel = NonNullable<EngineOptions['graphOptimizationLevel']>
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ')
 
 console.log(`bench:supernet — ${WAY}-way ${SHOT}-shot ${QUERY} queries/class, ${STEPS} inner steps, meta-batch ${META_BATCH}, 28x28x1 glyphs, zero head`)

@@ -19,7 +19,7 @@
 import { spawnSync } from 'node:child_process'
 import { loadavg } from 'node:os'
 import ort from 'onnxruntime-node'
-import { CONV4, OnnxGraph, createRng, isHead, type Architecture } from '@fleetnas/shared'
+import { OnnxGraph, conv4Family, createRng, isHead, type Architecture } from '@fleetnas/shared'
 import { TrainingEngine, createNetwork, initParams, type Network } from '../controller/src/nas/engine/index.ts'
 import { serialRunner } from '../controller/src/nas/engine/inner-loop-runner.ts'
 import { adamStep, createAdamState, metaGradient, openRunner } from '../controller/src/nas/maml/index.ts'
@@ -37,7 +37,7 @@ const REPEATS = quick ? 2 : 4
 /** Alternating engine / PyTorch rounds per table row. */
 const ROUNDS = quick ? 1 : 2
 
-const conv4 = (width: number): Architecture => ({ g: 1, blocks: CONV4.blocks.map((b) => ({ ...b, width })) })
+const conv4 = (width: number): Architecture => conv4Family([width])[0]
 
 interface Timing {
   wallMs: number
