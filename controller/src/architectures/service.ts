@@ -356,10 +356,11 @@ export class ArchitectureRequests {
     timings.confirmMs = performance.now() - t0
 
     let finetuned: MeasuredAccuracy | undefined
-    const finetuneFile = this.finetunedFile(source, chosen.c.id, req.finetune)
+    let finetune: RequestResult['finetune']
     if (req.finetune > 0) {
       t0 = performance.now()
-      const path = join(this.artifactsDir(), finetuneFile)
+      finetune = { iterations: req.finetune, file: this.finetunedFile(source, chosen.c.id, req.finetune) }
+      const path = join(this.artifactsDir(), finetune.file)
       const total = req.finetune
       update(id, 'FINETUNING', { progress: { phase: 'fine-tuning', done: 0, total } })
       let shown = 0
@@ -413,7 +414,7 @@ export class ArchitectureRequests {
       params: chosen.c.params,
       latency,
       accuracy: { predicted: chosen.c.accuracy, measured: chosen.m, ...(finetuned && { finetuned }) },
-      ...(req.finetune > 0 && { finetune: { iterations: req.finetune, file: finetuneFile } }),
+      ...(finetune && { finetune }),
       front: found.front.map((c) => ({ id: c.id, latencyMs: c.latencyMs, accuracy: c.accuracy, params: c.params })),
       unconsidered: { architectures: found.unpredictable.length, missingBlocks: missingKeys.slice(0, 200) },
       search: { evaluated: found.counts.evaluated, infeasible: found.counts.infeasible, unpredictable: found.counts.unpredictable, generations: found.generations },
