@@ -21,19 +21,20 @@
  *   npm run bench:nas -- --supernet /tmp/supernet.ckpt                 the full run
  *   npm run bench:nas -- --supernet S --threads 1 --ways 5 --tasks 100 --finetune 50   a quick look
  */
+import { existsSync } from 'node:fs'
 import { mkdir, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import { positiveInt, positiveInts } from './lib/cli-args.ts'
 import { architectureId, conv4Family, type Architecture } from '@fleetnas/shared'
-import type { ApiClient } from '../controller/src/cli/api-client.ts'
+import { watchRequest } from '../controller/src/cli/commands/arch.ts'
 import { createTaskSampler, type FewShotDataset } from '../controller/src/nas/data/index.ts'
 import { omniglotAbsent, OMNIGLOT_ZIP } from '../controller/src/nas/data/omniglot-location.ts'
 import { decodeCheckpoint, metaEvaluate, openChosenDataset, withWay, writeRunRecord, type Checkpoint, type DatasetChoice } from '../controller/src/nas/maml/index.ts'
 import { loadSupernetCheckpoint, supernetMetaTrain, type SupernetCheckpoint } from '../controller/src/nas/supernet/index.ts'
 import { runCampaign } from './lib/campaign-run.ts'
-import { startBenchFleet, until } from './lib/fleet.ts'
+import { startBenchFleet } from './lib/fleet.ts'
 import { loadAverage, machineInfo } from './lib/machine.ts'
 import { trainBaselines, type Baseline } from './lib/nas-baselines.ts'
 import { openSupernetSource } from '../controller/src/architectures/supernet-source.ts'
@@ -95,7 +96,7 @@ function parseOptions(argv: string[]): Options {
     .option('--work-dir <dir>', 'where the trained supernet and baselines are kept between runs', join(tmpdir(), 'fleetnas-bench-nas'))
     .option('--out-dir <dir>', 'where the Pareto plots are written', 'docs/bench')
     .option('--json <file>', 'also write every figure to this JSON file')
-    .option('--timeout-min <m>', 'give up on a campaign or request after this many minutes', positiveInt, 180)
+    .option('--timeout-min <m>', 'give up on a campaign after this many minutes', positiveInt, 180)
   cmd.parse(argv)
   const o = cmd.opts<Options>()
   if ((o.supernet === undefined) === (o.trainSupernet === undefined)) throw new InvalidArgumentError('give --supernet FILE or --train-supernet N')
@@ -140,7 +141,6 @@ const msf = (v: number | null) => (v === null ? '-' : v >= 1 ? v.toFixed(3) : v.
 async function supernetFor(opts: Options, dataset: FewShotDataset, progress: ReturnType<typeof progressLine>): Promise<{ path: string; ck: SupernetCheckpoint }> {
   if (opts.supernet) return { path: opts.supernet, ck: await loadSupernetCheckpoint(opts.supernet) }
   const path = join(opts.workDir, `supernet-i${opts.trainSupernet}.ckpt`)
-  const { existsSync } = await import('node:fs')
   const ck = await supernetMetaTrain({
     sampler: createTaskSampler(dataset, { way: 20, shot: 1, query: 5, split: 'train' }),
     way: 20,
@@ -169,22 +169,6 @@ async function supernetFor(opts: Options, dataset: FewShotDataset, progress: Ret
     updatedAt: new Date().toISOString(),
   })
   return { path, ck }
-}
-
-async function waitForRequest(api: ApiClient, id: string, progress: ReturnType<typeof progressLine>, label: string, timeoutMs: number) {
-  type View = { state: string; progress: { phase: string; done?: number; total?: number; generation?: number; generations?: number } | null; result: any; error: { code: string; message: string } | null }
-  return until(
-    `request ${id}`,
-    async () => {
-      const r = await api.get<View>(`/v1/architectures/${id}`)
-      const p = r.progress
-      const of = p?.generation !== undefined ? ` ${p.generation}/${p.generations}` : p?.total !== undefined ? ` ${p.done ?? 0}/${p.total}` : ''
-      progress.update(`${label}: ${r.state}${p ? ` ${p.phase}${of}` : ''}`)
-      return ['SUCCEEDED', 'FAILED', 'CANCELED'].includes(r.state) ? r : undefined
-    },
-    timeoutMs,
-    1000,
-  )
 }
 
 async function main(): Promise<void> {
@@ -295,9 +279,9 @@ async function main(): Promise<void> {
             finetune: opts.finetune,
             verify: true,
           })
-          const r = await waitForRequest(fleet.api, id, progress, label, opts.timeoutMin * 60_000)
+          const r = await watchRequest(fleet.api, id, { intervalMs: 1000, onProgress: (line) => progress.update(`${label}: ${line}`) })
           progress.done()
-          if (r.state !== 'SUCCEEDED') {
+          if (r.state !== 'SUCCEEDED' || !r.result) {
             console.log(`  ${label}: ${r.state} ${r.error?.code ?? ''} ${r.error?.message ?? ''}`)
             continue
           }

@@ -71,11 +71,6 @@ function spawnAgent(args: string[]): AgentProcess {
   }
 }
 
-/** pollUntil (@fleetnas/shared) in the argument order bench/nas.ts calls it with. */
-export function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number, everyMs = 250): Promise<T> {
-  return pollUntil(probe, { what, everyMs, timeoutMs })
-}
-
 export async function startBenchFleet(opts: FleetOptions): Promise<BenchFleet> {
   const dataDir = await mkdtemp(join(tmpdir(), 'fleetnas-bench-'))
   const deviceId = opts.deviceId ?? 'bench-agent'
