@@ -7,6 +7,7 @@
  */
 import { CholeskyDecomposition, Matrix } from 'ml-matrix'
 import type { Rng } from '@fleetnas/shared'
+import { columnStats } from './ridge.ts'
 
 export interface KernelRidgeModel {
   /** Column means and scales the rows were standardised with. */
@@ -27,14 +28,8 @@ export interface KernelRidgeSettings {
 }
 
 function standardise(rows: readonly ArrayLike<number>[]): { mean: number[]; scale: number[]; z: number[][] } {
-  const n = rows.length
-  const p = rows[0].length
-  const mean = new Array<number>(p).fill(0)
-  const scale = new Array<number>(p).fill(0)
-  for (const r of rows) for (let j = 0; j < p; j++) mean[j] += r[j] / n
-  for (const r of rows) for (let j = 0; j < p; j++) scale[j] += (r[j] - mean[j]) ** 2 / n
-  for (let j = 0; j < p; j++) scale[j] = Math.sqrt(scale[j]) || 1
-  return { mean, scale, z: rows.map((r) => Array.from({ length: p }, (_, j) => (r[j] - mean[j]) / scale[j])) }
+  const { mean, scale } = columnStats(rows)
+  return { mean, scale, z: rows.map((r) => Array.from({ length: mean.length }, (_, j) => (r[j] - mean[j]) / scale[j])) }
 }
 
 function squaredDistance(a: ArrayLike<number>, b: ArrayLike<number>): number {

@@ -17,15 +17,23 @@ export function predictLinearModel(m: LinearModel, x: ArrayLike<number>): number
   return y
 }
 
+/** Each column's mean and standard deviation (1 for a constant column), what both fits standardise with. */
+export function columnStats(rows: readonly ArrayLike<number>[]): { mean: number[]; scale: number[] } {
+  const n = rows.length
+  const p = rows[0].length
+  const mean = new Array<number>(p).fill(0)
+  const scale = new Array<number>(p).fill(0)
+  for (const r of rows) for (let j = 0; j < p; j++) mean[j] += r[j] / n
+  for (const r of rows) for (let j = 0; j < p; j++) scale[j] += (r[j] - mean[j]) ** 2 / n
+  for (let j = 0; j < p; j++) scale[j] = Math.sqrt(scale[j]) || 1
+  return { mean, scale }
+}
+
 /** Minimises sum (y - Xw - b)^2 + lambda * n * |w|^2 over standardised columns. */
 export function fitRidge(rows: readonly ArrayLike<number>[], y: readonly number[], lambda: number): LinearModel {
   const n = rows.length
   const p = rows[0].length
-  const mean = new Float64Array(p)
-  const scale = new Float64Array(p)
-  for (const r of rows) for (let j = 0; j < p; j++) mean[j] += r[j] / n
-  for (const r of rows) for (let j = 0; j < p; j++) scale[j] += (r[j] - mean[j]) ** 2 / n
-  for (let j = 0; j < p; j++) scale[j] = Math.sqrt(scale[j]) || 1
+  const { mean, scale } = columnStats(rows)
   const yMean = y.reduce((s, v) => s + v, 0) / n
   const gram = Array.from({ length: p }, () => new Float64Array(p))
   const rhs = new Float64Array(p)
