@@ -53,6 +53,11 @@ t.test('request -> lazy profiling -> search -> confirmation -> verification -> m
   t.match(r.accuracy.measured, { tasks: 10 })
   t.ok(r.accuracy.measured.mean >= 0 && r.accuracy.measured.mean <= 1)
   t.ok(r.front.length >= 1 && r.front.every((f: { latencyMs: number }) => f.latencyMs <= budget), 'the front is within the budget')
+  type Confirmed = { id: string; latencyMs: number; measured: { mean: number; tasks: number }; anchor: boolean }
+  const confirmed: Confirmed[] = r.confirmed
+  t.equal(confirmed[0].id, r.architecture.id, 'the answer is the best of the candidates evaluated for real')
+  t.ok(confirmed.every((c, i) => c.latencyMs <= budget && c.measured.tasks === 10 && (i === 0 || c.measured.mean <= confirmed[i - 1].measured.mean)), 'best measured first, all within budget')
+  t.ok(confirmed.some((c) => c.anchor), `uniform networks within budget were confirmed beside the search's best (${confirmed.map((c) => c.id).join(', ')})`)
   t.ok(r.timings.profilingMs > 0, 'blocks the LUT lacked were profiled on the online device')
   const campaigns = (await api(ctl, 'GET', '/v1/campaigns')).json
   t.ok(campaigns.some((c: { name: string }) => c.name === `request ${id}: missing blocks`), 'as a campaign of their own')
@@ -74,6 +79,7 @@ t.test('request -> lazy profiling -> search -> confirmation -> verification -> m
   t.equal(show.code, 0, show.stderr)
   t.match(show.stdout, new RegExp(`architecture  ${r.architecture.id.replace(/\./g, '\\.')}`))
   t.match(show.stdout, /Pareto front \(predicted\)/)
+  t.match(show.stdout, /Confirmed for real/)
   const file = join(dir, 'answer.onnx')
   const exported = await runCli(['arch', 'export', id, '--out', file], env)
   t.equal(exported.code, 0, exported.stderr)

@@ -4,6 +4,7 @@
  * confirms the best few for real, optionally fine-tunes the chosen one alone, and exports it with
  * its inherited (or fine-tuned) weights.
  */
+import type { Architecture } from '@fleetnas/shared'
 import type { AccuracyPredictor } from '../nas/search/accuracy-predictor.ts'
 
 export interface FewShotTask {
@@ -31,6 +32,13 @@ export interface FinetuneOptions {
 export interface AccuracySource {
   /** What the figures come from, e.g. the supernet checkpoint's path and training. */
   describe(): { checkpoint: string; iterations: number }
+  /**
+   * Architectures the source trains best (a supernet: the uniform networks within its training cap,
+   * what the sandwich rule's ends train). The search starts from them and confirms the most
+   * promising of them for real beside its own best, so an answer is never worse than the best of
+   * these within the budget only because the predictor ranked them low.
+   */
+  anchors(): Architecture[]
   /** A predictor for tasks of this shape (fitted once, then cached). */
   predictor(task: FewShotTask, onProgress?: (done: number, total: number) => void, signal?: AbortSignal): Promise<AccuracyPredictor>
   /**

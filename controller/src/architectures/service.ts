@@ -13,6 +13,7 @@ import crypto from 'node:crypto'
 import { dirname, join } from 'node:path'
 import {
   architectureBlocks,
+  architectureId,
   architectureParams,
   blockKey,
   DEFAULT_SPACE,
@@ -75,6 +76,11 @@ export interface RequestResult {
   finetune?: { iterations: number; file: string }
   /** Accuracy-latency Pareto front of the search (predicted figures). */
   front: FrontPoint[]
+  /**
+   * The candidates evaluated for real (the same tasks for each), best measured first: the search's
+   * best few and the best few anchors (uniform networks the supernet trains best) within budget.
+   */
+  confirmed: { id: string; latencyMs: number; predicted: number; measured: MeasuredAccuracy; anchor: boolean }[]
   /** Candidates the LUT could not predict (blocks missing and not profiled). */
   unconsidered: { architectures: number; missingBlocks: string[] }
   search: { evaluated: number; infeasible: number; unpredictable: number; generations: number }
@@ -286,6 +292,8 @@ export class ArchitectureRequests {
     timings.predictorMs = performance.now() - t0
 
     const ops = spaceOperators(space)
+    const anchors = source.anchors()
+    const anchorIds = new Set(anchors.map(architectureId))
     // A snapshot of the LUT per search: read again after lazy profiling has added blocks.
     let predictor = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads)
     const search = async (): Promise<SearchResult> => {
@@ -304,6 +312,7 @@ export class ArchitectureRequests {
         req.constraints,
         {
           settings: { ...(req.search.population && { population: req.search.population }), ...(req.search.generations !== undefined && { generations: req.search.generations }), seed: req.search.seed },
+          seeds: anchors,
           signal,
           onGeneration: (p) => update(id, 'SEARCHING', { progress: { phase: 'searching', generation: p.generation, generations: p.generations, evaluated: p.counts.evaluated } }),
         },
@@ -341,10 +350,14 @@ export class ArchitectureRequests {
       throw ArchNoFeasible(req.constraints.latencyMs, null)
     }
 
-    // The best few by predicted accuracy, confirmed for real; the measured best wins.
+    // The best few by predicted accuracy, and as many of the anchors within budget, confirmed for
+    // real; the measured best wins. The predictor sees few evaluations, and where it ranks the
+    // well-trained uniform networks below mixes it got wrong, the anchors keep the answer honest.
     t0 = performance.now()
-    const shortlist = [...found.front].sort((a, b) => b.accuracy - a.accuracy).slice(0, req.confirm)
+    const byPredicted = (a: Candidate, b: Candidate) => b.accuracy - a.accuracy
+    const shortlist = [...found.front].sort(byPredicted).slice(0, req.confirm)
     if (!shortlist.some((c) => c.id === found.best!.id)) shortlist.unshift(found.best)
+    for (const c of [...found.seeds].sort(byPredicted).slice(0, req.confirm)) if (!shortlist.some((s) => s.id === c.id)) shortlist.push(c)
     const confirmed: { c: Candidate; m: MeasuredAccuracy }[] = []
     for (const [i, c] of shortlist.entries()) {
       if (signal.aborted) throw new Error('stopped while confirming')
@@ -416,6 +429,7 @@ export class ArchitectureRequests {
       accuracy: { predicted: chosen.c.accuracy, measured: chosen.m, ...(finetuned && { finetuned }) },
       ...(finetune && { finetune }),
       front: found.front.map((c) => ({ id: c.id, latencyMs: c.latencyMs, accuracy: c.accuracy, params: c.params })),
+      confirmed: confirmed.map(({ c, m }) => ({ id: c.id, latencyMs: c.latencyMs, predicted: c.accuracy, measured: m, anchor: anchorIds.has(c.id) })),
       unconsidered: { architectures: found.unpredictable.length, missingBlocks: missingKeys.slice(0, 200) },
       search: { evaluated: found.counts.evaluated, infeasible: found.counts.infeasible, unpredictable: found.counts.unpredictable, generations: found.generations },
       timings,

@@ -99,8 +99,10 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
     return predictor
   }
 
+  const anchors = new SandwichSampler(ck.space, ck.config).uniformWithinCap()
   return {
     describe: () => ({ checkpoint: checkpointPath, iterations: ck.iteration }),
+    anchors: () => anchors,
     predictor(task, onProgress, signal) {
       const key = `${task.way}/${task.shot}`
       let p = predictors.get(key)

@@ -41,6 +41,8 @@ interface RequestView {
     accuracy: { predicted: number; measured: MeasuredAccuracy | null; finetuned?: MeasuredAccuracy }
     finetune?: { iterations: number }
     front: { id: string; latencyMs: number; accuracy: number; params: number }[]
+    /** Absent from requests answered before it was recorded. */
+    confirmed?: { id: string; latencyMs: number; predicted: number; measured: MeasuredAccuracy; anchor: boolean }[]
     unconsidered: { architectures: number; missingBlocks: string[] }
     search: { evaluated: number; generations: number }
     timings: { predictorMs: number; searchMs: number; profilingMs: number; confirmMs: number; finetuneMs?: number; verifyMs: number }
@@ -110,6 +112,15 @@ export function describeRequest(r: RequestView): string {
   )
   if (x.unconsidered.architectures > 0)
     lines.push(`  not considered: ${x.unconsidered.architectures} candidates whose blocks the LUT lacks (${x.unconsidered.missingBlocks.length} blocks; no device of the class online to profile them)`)
+  if (x.confirmed && x.confirmed.length > 0)
+    lines.push(
+      '',
+      'Confirmed for real (inherited weights, the same tasks; anchor: a uniform network the supernet trains best):',
+      table(
+        ['ARCHITECTURE', 'LATENCY MS', 'PREDICTED', 'MEASURED', 'ANCHOR'],
+        x.confirmed.map((c) => [c.id, ms(c.latencyMs), pct(c.predicted), `${pct(c.measured.mean)} ± ${pct(c.measured.ci95)}`, c.anchor ? 'yes' : '']),
+      ),
+    )
   lines.push('', 'Pareto front (predicted):', table(['ARCHITECTURE', 'LATENCY MS', 'ACCURACY', 'PARAMS'], x.front.map((f) => [f.id, ms(f.latencyMs), pct(f.accuracy), f.params])))
   return lines.join('\n')
 }

@@ -5,6 +5,7 @@ import {
   architectureParams,
   blockKey,
   CONV4,
+  conv4Family,
   createRng,
   DEFAULT_SPACE,
   sampleArchitecture,
@@ -198,4 +199,23 @@ t.test('a best only ever improves across generations; bad options and broken fun
   })
   await t.rejects(evolutionSearch(problem({ latencyMs: () => [] }), { latencyMs: 1 }), { code: 'FLEETNAS_ERR_SEARCH_FUNCTION' })
   await t.rejects(evolutionSearch(problem({ accuracy: (archs) => archs.map(() => NaN) }), { latencyMs: 100 }), { code: 'FLEETNAS_ERR_SEARCH_FUNCTION' })
+})
+
+t.test('seeds: a feasible seed joins the first population and the front; an isolated peak random mixes miss is found', async (t) => {
+  const [w32, w16] = conv4Family([32, 16])
+  const peak = architectureId(w32)
+  // A needle: only exactly this uniform network scores high; its neighbours gain nothing.
+  const needle = problem({ accuracy: (archs) => archs.map((a) => syntheticAccuracy(a) + (architectureId(a) === peak ? 1 : 0)) })
+  const c = { latencyMs: macsLatencyMs(w32) * 1.01 }
+  const settings = { population: 30, generations: 5, seed: 2 }
+  const blind = await evolutionSearch(needle, c, { settings })
+  t.not(blind.best!.id, peak, 'without seeds the search misses the needle (else this test proves nothing)')
+  const overBudget = conv4Family([64])[0]
+  const seeded = await evolutionSearch(needle, c, { settings, seeds: [w32, overBudget, w16, w32] })
+  t.equal(seeded.best!.id, peak, 'the seed is the best')
+  t.same(seeded.seeds.map((s) => s.id), [peak, architectureId(w16)], 'feasible seeds, once each, in order: the over-budget one left out')
+  t.ok(seeded.seeds.every((s) => s.generation === 0))
+  t.ok(seeded.front.some((p) => p.id === peak), 'on the front')
+  t.ok(seeded.counts.infeasible >= 1, 'the over-budget seed counted infeasible')
+  t.same(blind.seeds, [])
 })

@@ -9,8 +9,10 @@
  * over budget is repaired by up to `repairSteps` shrink steps, then replaced by a fresh child, for
  * at most `resampleRounds` rounds; a child whose latency cannot be predicted (say, blocks missing
  * from the LUT) is dropped and reported, never counted feasible. Architectures are cached by id:
- * none is predicted or evaluated twice. Returns the best feasible architecture and the
- * accuracy-latency Pareto front of every feasible one evaluated.
+ * none is predicted or evaluated twice. Seeds (say, the uniform networks a supernet trains best)
+ * join the initial population when feasible, so the search starts from what is known to be good
+ * rather than hoping random mixes find it. Returns the best feasible architecture, the feasible
+ * seeds and the accuracy-latency Pareto front of every feasible one evaluated.
  */
 import { architectureId, createRng, type Architecture, type Rng } from '@fleetnas/shared'
 import { SearchFunctionInvalid } from './errors.ts'
@@ -77,6 +79,8 @@ export interface SearchResult {
   best: Candidate | null
   /** Pareto front of every feasible architecture evaluated, by increasing latency. */
   front: Candidate[]
+  /** The seeds within budget, with their figures, in the order given. */
+  seeds: Candidate[]
   /** Ids of the architectures whose latency could not be predicted, in the order met. */
   unpredictable: string[]
   counts: SearchCounts
@@ -89,6 +93,8 @@ export interface SearchResult {
 
 export interface SearchRunOptions {
   settings?: Partial<SearchSettings>
+  /** Architectures checked first; those within budget join the initial population (beside `population` random ones). */
+  seeds?: readonly Architecture[]
   signal?: AbortSignal
   onGeneration?: (progress: GenerationProgress) => void
 }
@@ -190,7 +196,18 @@ export async function evolutionSearch(fns: SearchFunctions, constraints: SearchC
   const report = (generation: number) =>
     options.onGeneration?.({ generation, generations: s.generations, best, counts: { ...counts }, elapsedMs: performance.now() - started })
 
-  let population = await score(await fill(s.population, () => fns.sample(rng), new Set()), 0)
+  const seedIds = (options.seeds ?? []).map(architectureId)
+  await check(options.seeds ?? [], seedIds)
+  const inFirst = new Set<string>()
+  const seeded: Member[] = []
+  seedIds.forEach((id, i) => {
+    const v = verdicts.get(id)!
+    if (v.kind !== 'feasible' || inFirst.has(id)) return
+    inFirst.add(id)
+    seeded.push({ id, architecture: options.seeds![i], latencyMs: v.latencyMs, params: v.params })
+  })
+  const seeds = await score(seeded, 0)
+  let population = [...seeds, ...(await score(await fill(s.population, () => fns.sample(rng), inFirst), 0))]
   report(0)
   const nParents = parentCount(s)
   const nMutants = Math.round(s.mutationRatio * s.population)
@@ -214,6 +231,7 @@ export async function evolutionSearch(fns: SearchFunctions, constraints: SearchC
   return {
     best,
     front: paretoFront(evaluated.values()),
+    seeds,
     unpredictable,
     counts,
     timings: { totalMs, ...timings, otherMs: Math.max(0, totalMs - timings.latencyMs - timings.accuracyMs) },

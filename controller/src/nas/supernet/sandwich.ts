@@ -15,11 +15,10 @@
 import {
   architectureId,
   architectureParams,
-  canDownsample,
   createRng,
-  poolOut,
   sampleArchitecture,
-  type ArchBlock,
+  uniformArchitecture as uniform,
+  uniformArchitectures,
   type Architecture,
   type BlockOp,
   type Rng,
@@ -46,22 +45,6 @@ export interface SandwichOptions {
 
 /** Random draws tried for one sub-network within the cap before giving up. */
 const MAX_DRAWS = 1000
-
-/** `depth` identical blocks, max-pooling while the feature map is at least 2x2. */
-function uniform(space: SearchSpace, g: number, depth: number, block: Omit<ArchBlock, 'down'>): Architecture {
-  const blocks: ArchBlock[] = []
-  let h = space.input.h
-  let w = space.input.w
-  for (let i = 0; i < depth; i++) {
-    const pool = canDownsample({ h, w, c: 1 })
-    blocks.push({ ...block, down: pool ? 'maxpool' : 'none' })
-    if (pool) {
-      h = poolOut(h)
-      w = poolOut(w)
-    }
-  }
-  return { g, blocks }
-}
 
 export class SandwichSampler {
   /** Conv4's cost at this input: the unit of the cap. */
@@ -152,6 +135,11 @@ export class SandwichSampler {
     return [...out.values()]
   }
 
+  /** Every uniform network within the cap: the ones the sandwich's ends train, in the space's order. */
+  uniformWithinCap(): Architecture[] {
+    return uniformArchitectures(this.space).filter((a) => this.withinCap(a))
+  }
+
   /**
    * `n` distinct uniform networks within the cap (one op, kernel, width and expansion throughout,
    * max-pooling while the map allows, Conv4's pattern), drawn at random: the kind of network the
@@ -187,21 +175,18 @@ export class SandwichSampler {
   private largestUniform(op: BlockOp): Architecture {
     const s = this.space
     let best: { arch: Architecture; weight: number; params: number; id: string } | undefined
-    for (let depth = s.minBlocks; depth <= s.maxBlocks; depth++)
-      for (const g of s.multipliers)
-        for (const width of s.widths)
-          for (const kernel of s.kernels)
-            for (const expand of op === 'mbconv' ? s.expands : [undefined]) {
-              const arch = uniform(s, g, depth, { op, kernel, width, ...(expand === undefined ? {} : { expand }) })
-              if (!this.withinCap(arch)) continue
-              const c = this.cost(arch)
-              const weight = c.macs + c.activations
-              const params = architectureParams(arch, s)
-              const id = architectureId(arch)
-              const deeper = !best || depth > best.arch.blocks.length
-              const heavier = !!best && depth === best.arch.blocks.length && (weight > best.weight || (weight === best.weight && (params > best.params || (params === best.params && id > best.id))))
-              if (deeper || heavier) best = { arch, weight, params, id }
-            }
+    for (const arch of uniformArchitectures(s, [op])) {
+      if (!this.withinCap(arch)) continue
+      const depth = arch.blocks.length
+      const c = this.cost(arch)
+      const weight = c.macs + c.activations
+      const params = architectureParams(arch, s)
+      const id = architectureId(arch)
+      const deeper = !best || depth > best.arch.blocks.length
+      const heavier = !!best && depth === best.arch.blocks.length && (weight > best.weight || (weight === best.weight && (params > best.params || (params === best.params && id > best.id))))
+      if (deeper || heavier) best = { arch, weight, params, id }
+    }
     return best!.arch
   }
+
 }
