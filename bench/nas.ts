@@ -310,6 +310,8 @@ async function main(): Promise<void> {
           console.log(
             `  ${label}: ${a.architecture}  predicted ${msf(a.predictedMs)} ms, measured ${msf(a.measuredMs)} ms, ${acc(a.accuracy)} (search ${(a.searchMs / 1000).toFixed(1)} s)`,
           )
+          for (const c of x.confirmed ?? [])
+            console.log(`      confirmed ${c.anchor ? '(anchor) ' : ''}${c.id}  ${msf(c.latencyMs)} ms predicted, ${pct(c.measured.mean)} inherited (predicted ${pct(c.predicted)}, ${c.measured.tasks} tasks)`)
         }
       }
     }
