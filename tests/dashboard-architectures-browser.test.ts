@@ -161,6 +161,7 @@ t.test('architecture requests, the latency model and fleet sensors in headless C
   await ready('pareto')
   t.equal(await page.textContent('.architecture-id'), r.result.architecture.id, 'the answer: architecture id')
   t.equal(await page.locator('.card.blocks li').count(), architectureBlocks(parseArchitectureId(r.result.architecture.id)).length, 'and its blocks')
+  t.equal(await page.locator('.card.confirmed tr.chosen td.mono').textContent(), r.result.architecture.id, 'the candidates confirmed for real, the answer among them')
   t.match(await page.textContent('.measured-latency'), /ms/, 'the latency measured whole (verify)')
   t.match(await page.textContent('.measured-accuracy'), /% ± .*% \(95% CI, 10 tasks\)/, 'the accuracy with its interval')
   t.equal(await page.getAttribute('.conv4-note', 'data-conv4'), 'marked', 'Conv4 marked on the front at its predicted latency')

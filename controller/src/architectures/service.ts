@@ -79,8 +79,9 @@ export interface RequestResult {
   /**
    * The candidates evaluated for real (the same tasks for each), best measured first: the search's
    * best few and the best few anchors (uniform networks the supernet trains best) within budget.
+   * Absent from requests answered before it was recorded.
    */
-  confirmed: { id: string; latencyMs: number; predicted: number; measured: MeasuredAccuracy; anchor: boolean }[]
+  confirmed?: { id: string; latencyMs: number; predicted: number; measured: MeasuredAccuracy; anchor: boolean }[]
   /** Candidates the LUT could not predict (blocks missing and not profiled). */
   unconsidered: { architectures: number; missingBlocks: string[] }
   search: { evaluated: number; infeasible: number; unpredictable: number; generations: number }

@@ -178,7 +178,44 @@ function Answer({ r, result }: { r: ArchitectureRequestView; result: RequestResu
           </ol>
         </div>
       </div>
+      {result.confirmed && result.confirmed.length > 0 && <Confirmed rows={result.confirmed} chosen={result.architecture.id} />}
     </>
+  )
+}
+
+/**
+ * The candidates evaluated for real on the same tasks, best first: the search's best few by
+ * predicted accuracy, and anchors (uniform networks the supernet trains best) within the budget.
+ */
+function Confirmed({ rows, chosen }: { rows: NonNullable<RequestResult['confirmed']>; chosen: string }) {
+  return (
+    <div class="card confirmed">
+      <h3>Confirmed for real ({rows.length} candidates, inherited weights, the same tasks)</h3>
+      <table>
+        <thead>
+          <tr>
+            <th>architecture</th>
+            <th class="num">latency (predicted)</th>
+            <th class="num">accuracy (predicted)</th>
+            <th class="num">accuracy (measured)</th>
+            <th>from</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((c) => (
+            <tr key={c.id} class={c.id === chosen ? 'chosen' : undefined}>
+              <td class="mono">{c.id}</td>
+              <td class="num">{ms(c.latencyMs)}</td>
+              <td class="num">{pct(c.predicted)}</td>
+              <td class="num">
+                <AccuracyWithCi a={c.measured} class="confirmed-accuracy" />
+              </td>
+              <td>{c.anchor ? 'anchor (uniform network)' : 'search'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
   )
 }
 

@@ -41,7 +41,6 @@ interface RequestView {
     accuracy: { predicted: number; measured: MeasuredAccuracy | null; finetuned?: MeasuredAccuracy }
     finetune?: { iterations: number }
     front: { id: string; latencyMs: number; accuracy: number; params: number }[]
-    /** Absent from requests answered before it was recorded. */
     confirmed?: { id: string; latencyMs: number; predicted: number; measured: MeasuredAccuracy; anchor: boolean }[]
     unconsidered: { architectures: number; missingBlocks: string[] }
     search: { evaluated: number; generations: number }
