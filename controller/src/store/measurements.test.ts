@@ -74,3 +74,55 @@ t.test('a stored measurement keeps every field in its own column', async (t) => 
   t.same(other, { fresh: true, stored: [], duplicates: 1 }, 'the same target of the execution in a new batch is a duplicate, not a second row')
   t.equal(store.measurements.count(), 1)
 })
+
+// A batch's campaign targets go to execution_blocks in one statement per MAX_KEYS keys: every
+// stored target exactly once, whatever the batch size, and nothing that is not a campaign key.
+t.test('a batch marks each stored campaign target of its execution once, in chunks', async (t) => {
+  const store = openStore(tempDir(t))
+  t.teardown(() => store.close())
+  const now = '2026-01-02T03:04:05.000Z'
+  store.devices.recordStatus('dev-1', 'online', '1', now)
+  const campaignKeys = Array.from({ length: 550 }, (_, i) => ({ kind: 'block' as const, key: `k${i}` }))
+  const settings = { warmupRuns: 0, warmupMs: 0, minRuns: 1, minTimeMs: 0, maxRuns: 1, rounds: 1, maxCv: 1, referenceEvery: 0 }
+  store.campaigns.create(
+    { id: 'camp-1', name: 'c', runtimes: ['onnxruntime'], settings, targets: {}, executionTimeoutMs: 60_000, maxRetries: 0 },
+    campaignKeys,
+    [{ id: 'exe-1', deviceId: 'dev-1', runtime: 'onnxruntime', threads: 1 }],
+    now,
+  )
+  const m = (key: string, kind: Measurement['kind'] = 'block'): Measurement => ({
+    key, kind, runtime: 'onnxruntime', backend: 'cpu', threads: 1, medianMs: 1, p10Ms: 1, p90Ms: 1, meanMs: 1, stdMs: 0, cv: 0, samples: 1, rounds: 1, noisy: false, time: now,
+  })
+  const owner = { jobId: 'job-1', seq: 0, deviceId: 'dev-1', executionId: 'exe-1', campaignId: 'camp-1', hardwareProfile: 'box' }
+  // 600 blocks (50 of them not campaign keys), k0 twice, and an empty-graph reading.
+  const first = [...Array.from({ length: 600 }, (_, i) => m(`k${i}`)), m('k0'), m('empty-8x8', 'empty')]
+  const outcome = store.transaction(() => store.measurements.insertBatch(owner, first, now))
+  t.equal(outcome.stored.length, 601, 'every distinct target and the empty reading stored')
+  t.equal(outcome.duplicates, 1, 'the repeated block is a duplicate')
+  const stored = store.campaigns.storedKeys('exe-1')
+  t.equal(stored.length, 550, 'only campaign keys count as stored targets')
+  t.same(new Set(stored), new Set(campaignKeys.map((k) => k.key)))
+  t.equal(store.campaigns.execution('exe-1')?.done, 550)
+
+  const second = store.transaction(() => store.measurements.insertBatch({ ...owner, seq: 1 }, [m('k1'), m('k549')], now))
+  t.same(second, { fresh: true, stored: [], duplicates: 2 }, 'targets the execution has are not stored again')
+  t.equal(store.campaigns.storedKeys('exe-1').length, 550)
+  t.equal(store.measurements.count(), 601)
+})
+
+// The ingest queue stores a batch in a transaction; a row the store refuses rolls the whole batch back.
+t.test('a batch with a row the store refuses changes nothing', async (t) => {
+  const store = openStore(tempDir(t))
+  t.teardown(() => store.close())
+  const now = '2026-01-02T03:04:05.000Z'
+  const good: Measurement = {
+    key: 'k0', kind: 'block', runtime: 'onnxruntime', backend: 'cpu', threads: 1, medianMs: 1, p10Ms: 1, p90Ms: 1, meanMs: 1, stdMs: 0, cv: 0, samples: 1, rounds: 1, noisy: false, time: now,
+  }
+  // Past the schema (a bug on the controller's side): measured_at is NOT NULL.
+  const bad = { ...good, key: 'k1', time: null } as unknown as Measurement
+  const owner = { jobId: 'job-1', seq: 0, deviceId: 'dev-1', executionId: 'exe-1', campaignId: 'camp-1', hardwareProfile: 'box' }
+  t.throws(() => store.transaction(() => store.measurements.insertBatch(owner, [good, bad], now)), { code: 'SQLITE_CONSTRAINT_NOTNULL' })
+  t.equal(store.measurements.count(), 0)
+  t.equal(store.measurements.countBatches(), 0, 'the batch is not recorded: its resend is stored, not taken for a duplicate')
+  t.same(store.campaigns.storedKeys('exe-1'), [])
+})

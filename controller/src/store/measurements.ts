@@ -51,6 +51,19 @@ export interface BatchOutcome {
   duplicates: number
 }
 
+/** Keys per execution_blocks insert: far below SQLite's 32,766 parameters. */
+const MAX_KEYS = 500
+
+/** A statement for n keys, prepared on first use of that n and kept. */
+function statementsByCount(db: Database.Database, sql: (n: number) => string): (n: number) => Database.Statement {
+  const prepared = new Map<number, Database.Statement>()
+  return (n) => {
+    let s = prepared.get(n)
+    if (!s) prepared.set(n, (s = db.prepare(sql(n))))
+    return s
+  }
+}
+
 export function measurementQueries(db: Database.Database) {
   const insertBatch = db.prepare(
     `INSERT INTO result_batches (job_id, seq, device_id, execution_id, count, received_at) VALUES (?, ?, ?, ?, ?, ?)
@@ -64,9 +77,11 @@ export function measurementQueries(db: Database.Database) {
      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
      ON CONFLICT DO NOTHING`,
   )
-  const markBlock = db.prepare(
-    `INSERT INTO execution_blocks (execution_id, key)
-     SELECT ?, ? WHERE EXISTS (SELECT 1 FROM campaign_keys WHERE campaign_id = ? AND key = ?)
+  // The execution's stored targets: those of the stored measurements that are campaign keys.
+  const markBlocks = statementsByCount(
+    db,
+    (n) => `INSERT INTO execution_blocks (execution_id, key)
+     SELECT ?, key FROM campaign_keys WHERE campaign_id = ? AND key IN (${Array(n).fill('?').join(', ')})
      ON CONFLICT DO NOTHING`,
   )
   const countMeasurements = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM measurements`)
@@ -90,6 +105,7 @@ export function measurementQueries(db: Database.Database) {
       const fresh = insertBatch.run(owner.jobId, owner.seq, owner.deviceId, owner.executionId, measurements.length, now).changes > 0
       const outcome: BatchOutcome = { fresh, stored: [], duplicates: 0 }
       if (!fresh) return outcome
+      const targets: string[] = []
       for (const m of measurements) {
         const inserted =
           insertMeasurement.run(
@@ -126,7 +142,12 @@ export function measurementQueries(db: Database.Database) {
           continue
         }
         outcome.stored.push(m)
-        if (m.kind === 'block' || m.kind === 'architecture') markBlock.run(owner.executionId, m.key, owner.campaignId, m.key)
+        if (m.kind === 'block' || m.kind === 'architecture') targets.push(m.key)
+      }
+      // One statement for the batch's targets (one per target was ~2 µs of CPU each).
+      for (let from = 0; from < targets.length; from += MAX_KEYS) {
+        const keys = targets.slice(from, from + MAX_KEYS)
+        markBlocks(keys.length).run(owner.executionId, owner.campaignId, keys)
       }
       return outcome
     },
