@@ -4,17 +4,20 @@
  *
  * One controller and one agent process. Per thread count (onnxruntime; 1 and 2 by default):
  *   1. one campaign measures, interleaved in the agent's shuffled windows (so that all of it sees
- *      the same machine): the blocks of N seeded random architectures (the calibration seed's
- *      draws), of H held-out architectures from another seed and of the Conv4 family (widths 64,
- *      32, 16); the first C of the N architectures whole (the calibration set); the held-out ones
- *      and the Conv4 family whole (the truth);
+ *      the same machine): the blocks of the calibration seed's N architectures (random, compact and
+ *      uniform networks interleaved: shared/src/space/calibration.ts), of H held-out random
+ *      architectures from another seed, of K held-out compact ones (every block downsampling while
+ *      it can: the small networks searches answer with) and of the Conv4 family (widths 64, 32,
+ *      16); the first C of the N architectures whole (the calibration set); the held-out ones and
+ *      the Conv4 family whole (the truth);
  *   2. a second campaign measures the held-out ones and the Conv4 family whole again: against the
  *      first, the remeasure floor (how far the machine agrees with itself);
  *   3. the model is fitted with the product's own code (latency/lut-data.ts, fit.ts) on the
  *      calibration set alone; it never sees a held-out measurement;
  *   4. print, per LUT: share within +-10% and +-5%, MAPE, Kendall tau, for the fitted model, the
- *      bare block sum and the floor; Conv4's predicted and measured latency; the profiling cost
- *      (blocks, and calibration at the per-architecture time of the second campaign).
+ *      bare block sum and the floor, on the random and (apart) the compact held-out architectures;
+ *      Conv4's predicted and measured latency; the profiling cost (blocks, and calibration at the
+ *      per-architecture time of the second campaign).
  *
  *   npm run bench:latency                               the full run (about 10 min here)
  *   npm run bench:latency -- --threads 1 --archs 100 --held-out 50 --calibration 60   a quick look
@@ -32,6 +35,7 @@ import {
   createRng,
   DEFAULT_SPACE,
   sampleArchitectures,
+  sampleCompactArchitecture,
   type Architecture,
   type BlockSpec,
 } from '@fleetnas/shared'
@@ -54,6 +58,7 @@ interface Options {
   threads: number[]
   archs: number
   heldOut: number
+  heldOutCompact: number
   calibration: number
   seed: number
   json?: string
@@ -65,8 +70,9 @@ function parseOptions(argv: string[]): Options {
   const cmd = new Command('bench:latency')
     .description("fit each LUT's latency model on a calibration set and check it on held-out architectures, beside the remeasure floor")
     .option('--threads <list>', 'comma-separated thread counts', positiveInts, [1, 2])
-    .option('--archs <n>', 'random architectures whose blocks make the LUT (the calibration seed)', positiveInt, 300)
-    .option('--held-out <n>', 'held-out architectures (another seed)', positiveInt, 150)
+    .option('--archs <n>', "the calibration seed's architectures (random, compact and uniform) whose blocks make the LUT", positiveInt, 300)
+    .option('--held-out <n>', 'held-out random architectures (another seed)', positiveInt, 150)
+    .option('--held-out-compact <n>', 'held-out compact architectures (every block downsampling while it can; another seed)', positiveInt, 50)
     .option('--calibration <n>', 'of --archs, how many are measured whole to fit the model', positiveInt, 150)
     .option('--seed <n>', 'calibration seed', positiveInt, 1)
     .option('--json <file>', 'also write figures, predictions and LUTs to this JSON file')
@@ -99,12 +105,14 @@ interface LutFigures {
   calibrationMin: number
   fitMs: number
   model: LatencyModel
-  /** Held-out architectures (Conv4 family excluded). */
+  /** Held-out random architectures (Conv4 family excluded). */
   fitted: Agreement
   fittedAgainstSecond: Agreement
   blockSum: Agreement
   floor: Agreement
   intervalCoverage: number
+  /** The same figures on the held-out compact architectures. */
+  compact: { fitted: Agreement; blockSum: Agreement; floor: Agreement }
   conv4: HeldOutPoint[]
   points: HeldOutPoint[]
   lut?: LutView
@@ -125,12 +133,23 @@ async function main(): Promise<void> {
   const lutArchs = calibrationArchitectures(opts.archs, opts.seed)
   const taken = new Set(lutArchs.map(architectureId))
   const heldOut = sampleArchitectures(createRng(`bench-latency/held-out/${opts.seed}`), opts.heldOut + opts.archs).filter((a) => !taken.has(architectureId(a))).slice(0, opts.heldOut)
+  const compactRng = createRng(`bench-latency/held-out-compact/${opts.seed}`)
+  const compactIds = new Set<string>()
+  const heldOutCompact: Architecture[] = []
+  for (let tries = 0; heldOutCompact.length < opts.heldOutCompact && tries < 50 * opts.heldOutCompact; tries++) {
+    const a = sampleCompactArchitecture(compactRng)
+    const id = architectureId(a)
+    if (taken.has(id) || compactIds.has(id) || heldOut.some((h) => architectureId(h) === id)) continue
+    compactIds.add(id)
+    heldOutCompact.push(a)
+  }
   const family = conv4Family()
-  const checkIds = [...heldOut, ...family].map(architectureId)
+  const checkIds = [...heldOut, ...heldOutCompact, ...family].map(architectureId)
   const specs = new Map<string, BlockSpec>()
-  for (const a of [...lutArchs, ...heldOut, ...family]) for (const b of architectureBlocks(a)) specs.set(blockKey(b), b)
+  for (const a of [...lutArchs, ...heldOut, ...heldOutCompact, ...family]) for (const b of architectureBlocks(a)) specs.set(blockKey(b), b)
   console.log(
-    `architectures: ${opts.archs} random (seed ${opts.seed}; the first ${opts.calibration} measured whole for calibration), ${heldOut.length} held out (another seed), Conv4 at widths 64/32/16; ${specs.size} distinct blocks`,
+    `architectures: ${opts.archs} of the calibration seed ${opts.seed} (random, compact and uniform; the first ${opts.calibration} measured whole for calibration), ` +
+      `${heldOut.length} random and ${heldOutCompact.length} compact held out (other seeds), Conv4 at widths 64/32/16; ${specs.size} distinct blocks`,
   )
 
   const fleet = await startBenchFleet({ threads: opts.threads[0] })
@@ -161,7 +180,7 @@ async function main(): Promise<void> {
       const fitMs = performance.now() - fitStarted
       const predict = predictWith(model, data, DEFAULT_SPACE)
       const [m1, m2] = [profiling, remeasure].map((c) => readArchitectureLatencies(dbFile, c.id))
-      const points: HeldOutPoint[] = [...heldOut, ...family].map((a) => {
+      const points: HeldOutPoint[] = [...heldOut, ...heldOutCompact, ...family].map((a) => {
         const p = predict(a)
         if (p.predictedMs === null) throw new Error(`no prediction for ${p.id}: missing ${p.missing.join(', ')}`)
         return {
@@ -176,8 +195,11 @@ async function main(): Promise<void> {
         }
       })
       const familyIds = new Set(family.map(architectureId))
-      const held = points.filter((p) => !familyIds.has(p.id) && Number.isFinite(p.measuredMs) && Number.isFinite(p.remeasuredMs))
+      const measuredTwice = (p: HeldOutPoint) => Number.isFinite(p.measuredMs) && Number.isFinite(p.remeasuredMs)
+      const held = points.filter((p) => !familyIds.has(p.id) && !compactIds.has(p.id) && measuredTwice(p))
       const truth = held.map((p) => p.measuredMs)
+      const heldCompact = points.filter((p) => compactIds.has(p.id) && measuredTwice(p))
+      const compactTruth = heldCompact.map((p) => p.measuredMs)
       // The second campaign measures architectures only: its pace prices the calibration set.
       const perArchMs = remeasure.wallMs / checkIds.length
       const calibrationMs = opts.calibration * perArchMs
@@ -196,6 +218,11 @@ async function main(): Promise<void> {
         blockSum: agreement(held.map((p) => p.callOverheadMs + p.blockSumMs), truth),
         floor: agreement(held.map((p) => p.remeasuredMs), truth),
         intervalCoverage: held.filter((p) => p.lowMs <= p.measuredMs && p.measuredMs <= p.highMs).length / Math.max(1, held.length),
+        compact: {
+          fitted: agreement(heldCompact.map((p) => p.predictedMs), compactTruth),
+          blockSum: agreement(heldCompact.map((p) => p.callOverheadMs + p.blockSumMs), compactTruth),
+          floor: agreement(heldCompact.map((p) => p.remeasuredMs), compactTruth),
+        },
         conv4: points.filter((p) => familyIds.has(p.id)),
         points,
       }
@@ -214,6 +241,12 @@ async function main(): Promise<void> {
       console.log(line('bare sum + one call overhead', f.blockSum))
       console.log(line('remeasure floor (2nd vs 1st)', f.floor))
       console.log(`  95% prediction interval covers ${pct(f.intervalCoverage)} of the measured latencies`)
+      if (heldCompact.length > 0) {
+        console.log(`  ${heldCompact.length} held-out compact architectures     within10 within5    MAPE    tau`)
+        console.log(line('fitted model vs measured', f.compact.fitted))
+        console.log(line('bare sum + one call overhead', f.compact.blockSum))
+        console.log(line('remeasure floor (2nd vs 1st)', f.compact.floor))
+      }
       for (const c of f.conv4)
         console.log(`  ${c.id}: predicted ${c.predictedMs.toFixed(4)} ms [${c.lowMs.toFixed(4)}, ${c.highMs.toFixed(4)}], measured ${c.measuredMs.toFixed(4)} and ${c.remeasuredMs.toFixed(4)} ms`)
     }

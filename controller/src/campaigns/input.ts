@@ -14,8 +14,9 @@ export const CampaignInputSchema = Type.Object(
     /** Architecture ids measured whole (e.g. to check a prediction); see README "Search space". */
     architectures: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 512 }), { maxItems: 2000 })),
     /**
-     * A seeded random set of `count` architectures of the default space, measured whole: the
-     * calibration set the LUT's latency model is fitted on.
+     * A seeded set of `count` architectures of the default space (random, compact and uniform
+     * networks interleaved: shared/src/space/calibration.ts), measured whole: the calibration set
+     * the LUT's latency model is fitted on.
      */
     calibration: Type.Optional(
       Type.Object(

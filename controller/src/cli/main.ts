@@ -85,7 +85,7 @@ export function buildProgram(): Command {
       .option('--search-space <name>', 'profile a search space ("default")')
       .option('--sample <n>', 'a seeded random sample of N block keys of the space', int('--sample'))
       .option('--architectures <file>', 'architecture ids to measure whole: a JSON array or one id per line')
-      .option('--calibration <n>', "a seeded random set of N architectures measured whole (the latency model's calibration set)", int('--calibration'))
+      .option('--calibration <n>', "a seeded set of N architectures (random, compact and uniform networks) measured whole (the latency model's calibration set)", int('--calibration'))
       .option('--calibration-seed <n>', 'seed of the calibration set', int('--calibration-seed'))
       .option('--no-architecture-blocks', 'do not also measure the blocks of those architectures')
       .option('--device <id>', 'target device (repeatable)', collect(String))

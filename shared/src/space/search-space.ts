@@ -8,7 +8,7 @@
  */
 import { Type, type Static } from '@sinclair/typebox'
 import { InvalidSpec } from '../errors.ts'
-import { createRng, type Rng } from '../random.ts'
+import type { Rng } from '../random.ts'
 import {
   BLOCK_OPS,
   blockKey,
@@ -219,11 +219,6 @@ export function sampleArchitectures(rng: Rng, count: number, space: SearchSpace 
     if (!out.has(id)) out.set(id, a)
   }
   return [...out.values()]
-}
-
-/** The calibration set of a LUT's latency model: `count` architectures drawn from a seed. */
-export function calibrationArchitectures(count: number, seed: number, space: SearchSpace = DEFAULT_SPACE): Architecture[] {
-  return sampleArchitectures(createRng(`calibration/${seed}`), count, space)
 }
 
 /**
