@@ -29,6 +29,28 @@ import { CampaignFinished, CampaignNotFound } from '../errors.ts'
 import type { CampaignInput } from './input.ts'
 import { planExecutions, planKeys } from './plan.ts'
 
+/**
+ * How stale the stored progress of a job may get while its agent keeps reporting: the timeout clock
+ * (last_progress), the agent's own figure (agent_done, which nothing reads) and the device's
+ * last_seen. A fleet agent reports IN_PROGRESS after every results batch, and each report written was
+ * a commit of its own. Within this gap of the job's last progress write, an IN_PROGRESS is only noted
+ * in memory, where checkTimeouts sees it (a timeout in this process comes exactly as before), and
+ * late news about a job that ended (its execution finished or was retried) is taken as it always
+ * was, minus the last_seen write. After a crash the stored clock is behind by at most this much.
+ */
+export const PROGRESS_REFRESH_MS = 1000
+
+/** A job's progress as this process wrote and saw it. */
+interface JobClock {
+  deviceId: string
+  /** When its progress (and its device's last_seen) was last stored. */
+  writtenAt: number
+  /** When it last reported progress, stored or not. */
+  seenAt: number
+  /** Its execution finished or moved on to another job: what it reports now changes nothing. */
+  ended: boolean
+}
+
 export interface SchedulerOptions {
   store: Store
   publisher: Publisher
@@ -79,6 +101,8 @@ export class Scheduler implements SchedulerEvents {
   private readonly store: Store
   private readonly log: Logger
   private readonly now: () => Date
+  /** By job id: jobs in progress, and ended ones until PROGRESS_REFRESH_MS after their last write (checkTimeouts drops them). */
+  private readonly clocks = new Map<string, JobClock>()
 
   constructor(private readonly opts: SchedulerOptions) {
     this.store = opts.store
@@ -143,6 +167,7 @@ export class Scheduler implements SchedulerEvents {
       return open
     })
     for (const e of stopped) {
+      if (e.jobId) this.ended(e.jobId)
       if (e.jobId) this.send(e.deviceId, encodeMessage('jobs', { v: PROTOCOL_VERSION, type: 'cancel', jobId: e.jobId, time: now }), e.jobId)
     }
     this.log.info({ campaignId: id, canceled: stopped.length }, 'campaign canceled')
@@ -199,13 +224,23 @@ export class Scheduler implements SchedulerEvents {
     this.pump(deviceId, true)
   }
 
+  isRoutineJobState(deviceId: string, msg: JobStateMessage): boolean {
+    const clock = this.clocks.get(msg.jobId)
+    if (!clock || clock.deviceId !== deviceId || (msg.state !== 'IN_PROGRESS' && !clock.ended)) return false
+    const now = this.now().getTime()
+    if (now - clock.writtenAt >= PROGRESS_REFRESH_MS) return false
+    clock.seenAt = now
+    return true
+  }
+
   onJobState(deviceId: string, msg: JobStateMessage): boolean {
     const owner = this.store.campaigns.jobOwner(msg.jobId)
     if (!owner || owner.deviceId !== deviceId) return false
     const e = this.store.campaigns.execution(owner.executionId)!
     // Late news about a finished execution or a superseded attempt changes nothing.
     if (TERMINAL_STATES.has(e.state) || e.jobId !== msg.jobId) return true
-    const now = this.iso()
+    const at = this.now()
+    const now = at.toISOString()
     switch (msg.state) {
       case 'ACCEPTED':
       case 'IN_PROGRESS':
@@ -214,6 +249,7 @@ export class Scheduler implements SchedulerEvents {
           this.store.campaigns.setState(e.id, 'IN_PROGRESS', now)
           this.refreshCampaign(e.campaignId)
         }
+        this.progressWritten(msg.jobId, deviceId, at.getTime())
         break
       case 'SUCCEEDED':
         // Results may still be on their way; complete() decides, the timeout catches missing ones.
@@ -235,12 +271,14 @@ export class Scheduler implements SchedulerEvents {
   onResultsStored(executionId: string): void {
     const e = this.store.campaigns.execution(executionId)
     if (!e || TERMINAL_STATES.has(e.state)) return
-    const now = this.iso()
+    const at = this.now()
+    const now = at.toISOString()
     this.store.campaigns.progress(e.id, now)
     if (e.state === 'QUEUED' && e.jobId) {
       this.store.campaigns.setState(e.id, 'IN_PROGRESS', now)
       this.refreshCampaign(e.campaignId)
     }
+    if (e.jobId) this.progressWritten(e.jobId, e.deviceId, at.getTime())
     // e.done was read after the batch committed: no second read of the execution.
     if (e.done >= (this.store.campaigns.keyCount(e.campaignId) ?? Infinity)) this.finish(e, 'SUCCEEDED')
     this.changed(e.campaignId)
@@ -249,13 +287,15 @@ export class Scheduler implements SchedulerEvents {
   /** Completes executions whose blocks are all stored; times out those whose online device made no progress for executionTimeoutMs. */
   checkTimeouts(): void {
     const now = this.now().getTime()
+    for (const [jobId, clock] of this.clocks) if (clock.ended && now - clock.writtenAt >= PROGRESS_REFRESH_MS) this.clocks.delete(jobId)
     for (const e of this.store.campaigns.outstanding()) {
       // Every block stored by another ingest process (an ingest group): done, whatever the clock says.
       if (e.done >= e.keyCount) {
         this.finish(e, 'SUCCEEDED')
         continue
       }
-      const since = e.lastProgress ? Date.parse(e.lastProgress) : 0
+      // A report noted in memory only (isRoutineJobState) counts as progress, as if it were stored.
+      const since = Math.max(e.lastProgress ? Date.parse(e.lastProgress) : 0, (e.jobId && this.clocks.get(e.jobId)?.seenAt) || 0)
       if (now - since < e.executionTimeoutMs) continue
       const what = e.agentFinished ? `ended with ${e.done} blocks stored` : 'made no progress'
       this.retryOrEnd(e, 'TIMED_OUT', `attempt ${e.attempts} ${what} within ${e.executionTimeoutMs} ms`)
@@ -264,6 +304,17 @@ export class Scheduler implements SchedulerEvents {
   }
 
   // ---- internals ----
+
+  private progressWritten(jobId: string, deviceId: string, at: number): void {
+    const clock = this.clocks.get(jobId)
+    if (clock) clock.writtenAt = clock.seenAt = at
+    else this.clocks.set(jobId, { deviceId, writtenAt: at, seenAt: at, ended: false })
+  }
+
+  private ended(jobId: string): void {
+    const clock = this.clocks.get(jobId)
+    if (clock) clock.ended = true
+  }
 
   private changed(campaignId: string): void {
     this.opts.onChange?.(campaignId)
@@ -278,6 +329,7 @@ export class Scheduler implements SchedulerEvents {
 
   private retryOrEnd(e: Execution, terminal: 'FAILED' | 'TIMED_OUT', reason: string): void {
     const c = this.store.campaigns.get(e.campaignId)!
+    if (e.jobId) this.ended(e.jobId)
     if (e.retries < c.maxRetries) {
       this.log.warn({ executionId: e.id, reason, retry: e.retries + 1, maxRetries: c.maxRetries }, 'execution retried')
       // A stuck job is told to stop before its replacement goes out; a failed one has stopped already.
@@ -292,6 +344,7 @@ export class Scheduler implements SchedulerEvents {
 
   private finish(e: Execution, state: 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'REJECTED', reason?: string): void {
     this.store.campaigns.setState(e.id, state, this.iso(), reason)
+    if (e.jobId) this.ended(e.jobId)
     this.log.info({ executionId: e.id, deviceId: e.deviceId, state, reason }, 'execution finished')
     this.refreshCampaign(e.campaignId)
     this.changed(e.campaignId)
@@ -384,6 +437,7 @@ export class Scheduler implements SchedulerEvents {
 export function ingestOnlyEvents(store: Store, now: () => string): SchedulerEvents {
   return {
     onDeviceOnline: () => {},
+    isRoutineJobState: () => false,
     onJobState: () => true,
     onResultsStored: (executionId) => void store.campaigns.progress(executionId, now()),
   }

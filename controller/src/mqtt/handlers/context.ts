@@ -8,6 +8,12 @@ import type { QueuedBatch } from '../ingest-queue.ts'
 
 export interface SchedulerEvents {
   onDeviceOnline(deviceId: string): void
+  /**
+   * True for a job state of this device's job that needs no write (see PROGRESS_REFRESH_MS): an
+   * IN_PROGRESS whose job's progress was stored moments ago, or late news about a job that ended
+   * moments ago. The scheduler notes it in memory.
+   */
+  isRoutineJobState(deviceId: string, msg: JobStateMessage): boolean
   /** Returns false when the job is unknown or not this device's. */
   onJobState(deviceId: string, msg: JobStateMessage): boolean
   onResultsStored(executionId: string): void
