@@ -60,6 +60,10 @@ export function openStore(dataDir: string): Store {
   const fold = db.transaction(() => foldPendingLutRows(luts, new Date().toISOString()))
   const foldLuts = () => (luts.hasPending() ? fold.immediate() : 0)
   const luts = lutQueries(db, { beforeRead: foldLuts })
+  // One transaction function for every caller: better-sqlite3's db.transaction() builds four
+  // wrappers and their properties on each call, a cost paid per results drain, per savepoint of the
+  // scheduler in it and per job state.
+  const run = db.transaction((fn: () => unknown) => fn())
   return {
     db,
     file,
@@ -70,8 +74,8 @@ export function openStore(dataDir: string): Store {
     counters: counterQueries(db),
     latencyModels: latencyModelQueries(db),
     architectureRequests: architectureRequestQueries(db),
-    transaction: <T>(fn: () => T): T => db.transaction(fn)(),
-    writeTransaction: <T>(fn: () => T): T => db.transaction(fn).immediate(),
+    transaction: <T>(fn: () => T): T => run(fn) as T,
+    writeTransaction: <T>(fn: () => T): T => run.immediate(fn) as T,
     foldLuts,
     close: () => {
       if (db.open) db.close()
