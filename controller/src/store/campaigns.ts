@@ -114,9 +114,9 @@ export function campaignQueries(db: Database.Database) {
      FROM jobs j JOIN executions e ON e.id = j.execution_id WHERE j.job_id = ?`,
   )
   const keyCount = db.prepare<[string], { n: number; canceled: number }>(`SELECT key_count AS n, canceled FROM campaigns WHERE id = ?`)
-  // Both walk the executions_state index: the first open execution of the campaign ends them.
+  // A seek in executions_campaign_state (migration 9), whatever the campaign's size.
   const anyOpen = db.prepare<[string], { one: number }>(
-    `SELECT 1 AS one FROM executions WHERE state IN ('QUEUED', 'IN_PROGRESS') AND campaign_id = ? LIMIT 1`,
+    `SELECT 1 AS one FROM executions WHERE campaign_id = ? AND state IN ('QUEUED', 'IN_PROGRESS') LIMIT 1`,
   )
   const anyStarted = db.prepare<[string], { one: number }>(
     `SELECT 1 AS one FROM executions e WHERE e.campaign_id = ? AND (e.state <> 'QUEUED' OR EXISTS (SELECT 1 FROM execution_blocks b WHERE b.execution_id = e.id)) LIMIT 1`,

@@ -252,6 +252,13 @@ export const MIGRATIONS: readonly string[] = [
      it takes a B-tree insert off every row of the ingest path. */ `
   DROP INDEX measurements_execution;
   `,
+
+  /* 9: whether a campaign has an open execution is asked each time one of its executions ends. With
+     only executions_state (state) and the unique (campaign_id, device_id, ...) index, SQLite walked
+     the campaign's executions in device order past every finished one: quadratic in the fleet
+     (1,000 devices: ~0.1 ms per finished execution, more with every device). One seek now. */ `
+  CREATE INDEX executions_campaign_state ON executions (campaign_id, state);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
