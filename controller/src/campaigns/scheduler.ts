@@ -36,9 +36,11 @@ import { planExecutions, planKeys } from './plan.ts'
  * a commit of its own. Within this gap of the job's last progress write, an IN_PROGRESS is only noted
  * in memory, where checkTimeouts sees it (a timeout in this process comes exactly as before), and
  * late news about a job that ended (its execution finished or was retried) is taken as it always
- * was, minus the last_seen write. After a crash the stored clock is behind by at most this much.
+ * was, minus the last_seen write. After a crash the stored clock is behind by at most this much, and
+ * it does not matter: a device's timeout clock restarts when its job is sent again as it comes back
+ * online to the restarted controller.
  */
-export const PROGRESS_REFRESH_MS = 1000
+export const PROGRESS_REFRESH_MS = 5000
 
 /** A job's progress as this process wrote and saw it. */
 interface JobClock {
