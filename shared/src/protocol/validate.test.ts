@@ -299,3 +299,14 @@ t.test('encodeMessage refuses invalid messages with a code', async (t) => {
   t.ok(Buffer.byteLength(text) > MAX_PAYLOAD_BYTES)
   t.equal(decodeMessage('jobs', text).ok, false, 'and the receiver drops it')
 })
+
+// MQTT hands over payloads that are views into a larger buffer (and Node's pool slices small ones):
+// decodeMessage reads exactly the view's bytes, without copying them first.
+t.test('decodeMessage reads a payload that is a view into a larger buffer', async (t) => {
+  const text = JSON.stringify(examples.status[0])
+  const whole = Buffer.from(`garbage before${text}garbage after`)
+  const view = whole.subarray('garbage before'.length, 'garbage before'.length + Buffer.byteLength(text))
+  t.same(decodeMessage('status', view), { ok: true, value: examples.status[0] })
+  t.same(decodeMessage('status', new Uint8Array(view.buffer, view.byteOffset, view.byteLength)), { ok: true, value: examples.status[0] })
+  t.match(decodeMessage('status', whole.subarray(0, 20)), { ok: false, reason: /^not JSON/ })
+})

@@ -34,7 +34,8 @@ export function decodeMessage<K extends MessageKind>(kind: K, payload: Uint8Arra
   if (size > MAX_PAYLOAD_BYTES) return { ok: false, reason: `payload of ${size} bytes exceeds ${MAX_PAYLOAD_BYTES}` }
   let value: unknown
   try {
-    value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload).toString('utf8'))
+    // A view on the payload's bytes, not a copy (Buffer.from(payload) copied every 6.5 kB results batch).
+    value = JSON.parse(typeof payload === 'string' ? payload : Buffer.from(payload.buffer, payload.byteOffset, payload.byteLength).toString('utf8'))
   } catch (e) {
     return { ok: false, reason: `not JSON: ${(e as Error).message}` }
   }
