@@ -53,7 +53,7 @@ export interface Execution {
   createdAt: string
   startedAt: string | null
   finishedAt: string | null
-  /** Campaign blocks stored for this execution. */
+  /** Campaign blocks stored for this execution (counted as stored: measurements.insertBatch, migration 10). */
   done: number
 }
 
@@ -74,8 +74,7 @@ const CAMPAIGN_COLUMNS = `id, name, state, runtimes, settings, targets, key_coun
   execution_timeout_ms AS executionTimeoutMs, max_retries AS maxRetries, canceled, created_at AS createdAt, updated_at AS updatedAt`
 const EXECUTION_COLUMNS = `e.id, e.campaign_id AS campaignId, e.device_id AS deviceId, e.runtime, e.threads, e.state, e.attempts,
   e.retries, e.job_id AS jobId, e.last_progress AS lastProgress, e.agent_done AS agentDone, e.agent_total AS agentTotal,
-  e.agent_finished AS agentFinished, e.reason, e.created_at AS createdAt, e.started_at AS startedAt, e.finished_at AS finishedAt,
-  (SELECT count(*) FROM execution_blocks b WHERE b.execution_id = e.id) AS done`
+  e.agent_finished AS agentFinished, e.reason, e.created_at AS createdAt, e.started_at AS startedAt, e.finished_at AS finishedAt, e.done`
 
 type Raw<T> = { [K in keyof T]: unknown }
 
@@ -119,7 +118,7 @@ export function campaignQueries(db: Database.Database) {
     `SELECT 1 AS one FROM executions WHERE campaign_id = ? AND state IN ('QUEUED', 'IN_PROGRESS') LIMIT 1`,
   )
   const anyStarted = db.prepare<[string], { one: number }>(
-    `SELECT 1 AS one FROM executions e WHERE e.campaign_id = ? AND (e.state <> 'QUEUED' OR EXISTS (SELECT 1 FROM execution_blocks b WHERE b.execution_id = e.id)) LIMIT 1`,
+    `SELECT 1 AS one FROM executions e WHERE e.campaign_id = ? AND (e.state <> 'QUEUED' OR e.done > 0) LIMIT 1`,
   )
   const anyNotSucceeded = db.prepare<[string], { one: number }>(`SELECT 1 AS one FROM executions WHERE campaign_id = ? AND state <> 'SUCCEEDED' LIMIT 1`)
   const campaignState = db.prepare<[string], { state: CampaignState; canceled: number }>(`SELECT state, canceled FROM campaigns WHERE id = ?`)

@@ -84,6 +84,8 @@ export function measurementQueries(db: Database.Database) {
      SELECT ?, key FROM campaign_keys WHERE campaign_id = ? AND key IN (${Array(n).fill('?').join(', ')})
      ON CONFLICT DO NOTHING`,
   )
+  // executions.done counts execution_blocks (migration 10); this is the only place that adds to either.
+  const addDone = db.prepare(`UPDATE executions SET done = done + ? WHERE id = ?`)
   const countMeasurements = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM measurements`)
   const countBatches = db.prepare<[], { n: number }>(`SELECT count(*) AS n FROM result_batches`)
   const maxSeq = db.prepare<[string], { seq: number | null }>(`SELECT max(seq) AS seq FROM result_batches WHERE job_id = ?`)
@@ -145,10 +147,12 @@ export function measurementQueries(db: Database.Database) {
         if (m.kind === 'block' || m.kind === 'architecture') targets.push(m.key)
       }
       // One statement for the batch's targets (one per target was ~2 µs of CPU each).
+      let marked = 0
       for (let from = 0; from < targets.length; from += MAX_KEYS) {
         const keys = targets.slice(from, from + MAX_KEYS)
-        markBlocks(keys.length).run(owner.executionId, owner.campaignId, keys)
+        marked += markBlocks(keys.length).run(owner.executionId, owner.campaignId, keys).changes
       }
+      if (marked > 0) addDone.run(marked, owner.executionId)
       return outcome
     },
     count: () => countMeasurements.get()!.n,

@@ -69,3 +69,32 @@ t.test('migration 2 keeps one row per block of an execution (the one the LUT use
   ).run(), /UNIQUE/, 'a second row for the block of the execution is refused')
   store.close()
 })
+
+t.test('migration 10 counts the blocks each execution had stored, and stored blocks keep counting', async (t) => {
+  const dir = tempDir(t)
+  const db = new Database(path.join(dir, DB_FILE))
+  for (const step of MIGRATIONS.slice(0, 9)) db.exec(step)
+  db.pragma('user_version = 9')
+  const now = '2026-01-01T00:00:00.000Z'
+  db.prepare(`INSERT INTO devices (id, status, created_at) VALUES ('d1', 'online', ?)`).run(now)
+  db.prepare(
+    `INSERT INTO campaigns (id, name, state, runtimes, settings, targets, key_count, execution_timeout_ms, max_retries, created_at, updated_at)
+     VALUES ('c-1', 'c', 'IN_PROGRESS', '["onnxruntime"]', '{}', '{}', 3, 60000, 0, ?, ?)`,
+  ).run(now, now)
+  for (const [i, key] of ['k1', 'k2', 'k3'].entries()) db.prepare(`INSERT INTO campaign_keys (campaign_id, ord, key) VALUES ('c-1', ?, ?)`).run(i, key)
+  for (const [id, threads] of [['c-1-e1', 1], ['c-1-e2', 2]] as const)
+    db.prepare(`INSERT INTO executions (id, campaign_id, device_id, runtime, threads, state, created_at) VALUES (?, 'c-1', 'd1', 'onnxruntime', ?, 'IN_PROGRESS', ?)`).run(id, threads, now)
+  for (const key of ['k1', 'k2']) db.prepare(`INSERT INTO execution_blocks (execution_id, key) VALUES ('c-1-e1', ?)`).run(key)
+  db.close()
+
+  const store = openStore(dir)
+  t.teardown(() => store.close())
+  t.same(store.campaigns.executions('c-1').map((e) => e.done), [2, 0])
+  const m = { key: 'k3', kind: 'block' as const, runtime: 'onnxruntime' as const, backend: 'cpu', threads: 1, medianMs: 1, p10Ms: 1, p90Ms: 1, meanMs: 1, stdMs: 0, cv: 0, samples: 1, rounds: 1, noisy: false, time: now }
+  const owner = { jobId: 'c-1-e1-a1', seq: 0, deviceId: 'd1', executionId: 'c-1-e1', campaignId: 'c-1', hardwareProfile: 'p' }
+  store.transaction(() => store.measurements.insertBatch(owner, [m, { ...m, key: 'k1' }, { ...m, key: 'not-a-campaign-key' }], now))
+  t.equal(store.campaigns.execution('c-1-e1')?.done, 3, 'k3 counted; k1 (stored before) and a key outside the campaign not')
+  store.transaction(() => store.measurements.insertBatch({ ...owner, seq: 1 }, [m], now))
+  t.equal(store.campaigns.execution('c-1-e1')?.done, 3, 'a target stored again is not counted again')
+  t.equal(store.campaigns.execution('c-1-e1')?.done, store.campaigns.storedKeys('c-1-e1').length)
+})

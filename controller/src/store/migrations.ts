@@ -259,6 +259,14 @@ export const MIGRATIONS: readonly string[] = [
      (1,000 devices: ~0.1 ms per finished execution, more with every device). One seek now. */ `
   CREATE INDEX executions_campaign_state ON executions (campaign_id, state);
   `,
+
+  /* 10: an execution's stored campaign targets are counted as they are stored (the results batch
+     that stores them adds them), not counted again from execution_blocks at every read: the count
+     walked every stored key of the execution, 0.4 ms at 16,000 blocks, on every results drain and job
+     state of the execution and for every execution of a campaign page. */ `
+  ALTER TABLE executions ADD COLUMN done INTEGER NOT NULL DEFAULT 0;
+  UPDATE executions SET done = (SELECT count(*) FROM execution_blocks b WHERE b.execution_id = executions.id);
+  `,
 ]
 
 export const SCHEMA_VERSION = MIGRATIONS.length
