@@ -1,6 +1,6 @@
 import t from 'tap'
 import { tempDir } from '../testing/harness.ts'
-import { openStore } from './db.ts'
+import { openStore, WAL_AUTOCHECKPOINT_PAGES } from './db.ts'
 
 // Every caller shares one transaction function (db.ts): nesting must still make savepoints.
 t.test('a nested transaction that fails rolls back only its own writes', async (t) => {
@@ -22,3 +22,10 @@ t.test('a nested transaction that fails rolls back only its own writes', async (
 function assertFail(): never {
   throw new Error('nested failure')
 }
+
+t.test('the store checkpoints its WAL every WAL_AUTOCHECKPOINT_PAGES pages, synchronous NORMAL', async (t) => {
+  const store = openStore(tempDir(t))
+  t.teardown(() => store.close())
+  t.equal(store.db.pragma('wal_autocheckpoint', { simple: true }), WAL_AUTOCHECKPOINT_PAGES)
+  t.equal(store.db.pragma('synchronous', { simple: true }), 1, 'NORMAL')
+})

@@ -20,6 +20,17 @@ import { foldPendingLutRows } from '../luts/builder.ts'
 
 export const DB_FILE = 'fleetnas.db'
 
+/**
+ * WAL pages after which a commit checkpoints (SQLite's default is 1,000). The checkpoint runs in
+ * the commit that crosses the mark, on the event loop, and with synchronous = NORMAL it is where
+ * SQLite fsyncs: at 1,000 pages, ingest at full rate checkpointed every few drains, and the
+ * controller waited on the disk (fleet-ingest-only: wall time 25% longer than at 10,000; CPU 5% more,
+ * since pages rewritten by every drain were copied at each checkpoint). The price: power loss can
+ * roll back up to ~40 MB of committed WAL instead of ~4 MB (re-measured blocks, never a double row;
+ * a process crash loses nothing either way).
+ */
+export const WAL_AUTOCHECKPOINT_PAGES = 10_000
+
 export interface Store {
   readonly db: Database.Database
   readonly file: string
@@ -53,6 +64,7 @@ export function openStore(dataDir: string): Store {
     db.pragma('busy_timeout = 5000')
     db.pragma('foreign_keys = ON')
     db.pragma('synchronous = NORMAL')
+    db.pragma(`wal_autocheckpoint = ${WAL_AUTOCHECKPOINT_PAGES}`)
   } catch (e) {
     throw StoreOpen(file, (e as Error).message)
   }
