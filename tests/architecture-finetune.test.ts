@@ -9,7 +9,7 @@ import { rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import * as ort from 'onnxruntime-node'
 import { api } from '../controller/src/testing/harness.ts'
-import { decodeCheckpoint } from '../controller/src/nas/maml/checkpoint.ts'
+import { decodeCheckpoint, loadCheckpoint } from '../controller/src/nas/maml/checkpoint.ts'
 import { loadSupernetCheckpoint, subnetCheckpoint } from '../controller/src/nas/supernet/index.ts'
 import { openSupernetSource } from '../controller/src/architectures/supernet-source.ts'
 import { runCli } from './helpers/fleet.ts'
@@ -31,7 +31,7 @@ t.test('a fine-tuned answer: accuracy before and after, and the model carries th
   const bad = await api(ctl, 'POST', '/v1/architectures', request(fleet.budget, { finetune: -1 }))
   t.equal(bad.status, 400, 'a negative finetune is refused')
 
-  const id = (await api(ctl, 'POST', '/v1/architectures', request(fleet.budget, { finetune: 6 }))).json.id
+  const id = (await api(ctl, 'POST', '/v1/architectures', request(fleet.budget, { finetune: 6, confirm: 2 }))).json.id
   const done = await waitForRequest(ctl, id)
   t.equal(done.state, 'SUCCEEDED', JSON.stringify(done.error))
   const r = done.result
@@ -51,7 +51,7 @@ t.test('a fine-tuned answer: accuracy before and after, and the model carries th
   t.equal(tuned.config.way, 3)
   const inherited = subnetCheckpoint(await loadSupernetCheckpoint(fleet.supernet), r.architecture.id, { way: 3 })
   t.equal(tuned.params.length, inherited.params.length)
-  t.notSame(Array.from(tuned.params), Array.from(inherited.params), 'the weights moved from the inherited ones')
+  t.ok(tuned.params.some((v, i) => v !== inherited.params[i]), 'the weights moved from the inherited ones')
 
   const onnx = await ctl.http.inject({ method: 'GET', url: `/v1/architectures/${id}/model.onnx` })
   t.equal(onnx.statusCode, 200)
@@ -70,6 +70,19 @@ t.test('a fine-tuned answer: accuracy before and after, and the model carries th
   t.same(await source.finetune(r.architecture.id, { iterations: 6, path: weightsFile }), { iterations: 6, trainMs: 0 })
   t.equal((await stat(weightsFile)).mtimeMs, written, 'without training again')
   t.same(await source.evaluate(r.architecture.id, { way: 3, shot: 1, tasks: 10 }, weightsFile), r.accuracy.finetuned, 'the same weights, the same tasks, the same accuracy')
+
+  // The race: every confirmed candidate fine-tuned a quarter of the iterations, the best went on from
+  // there, and ended where six iterations straight from the inherited weights end.
+  type Confirmed = { id: string; raced?: { mean: number; tasks: number } }
+  const confirmed: Confirmed[] = r.confirmed
+  t.ok(confirmed.length > 1, `${confirmed.length} candidates confirmed`)
+  t.same(r.finetune.race, { iterations: 2, candidates: confirmed.length })
+  t.ok(confirmed.every((c, i) => c.raced?.tasks === 10 && (i === 0 || c.raced.mean <= confirmed[i - 1].raced!.mean)), 'each evaluated after the race, best first')
+  t.equal(confirmed[0].id, r.architecture.id, 'the race winner is the answer')
+  const straight = join(fleet.dir, 'straight.ckpt')
+  await source.finetune(r.architecture.id, { iterations: 6, path: straight })
+  const straightParams = (await loadCheckpoint(straight)).params
+  t.ok(straightParams.every((v, i) => v === tuned.params[i]), 'race then continuation = six iterations straight')
 
   // Weights gone from the data directory: a clear error, never the inherited weights in their place.
   await rm(weightsFile)
