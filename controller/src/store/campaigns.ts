@@ -78,6 +78,9 @@ const EXECUTION_COLUMNS = `e.id, e.campaign_id AS campaignId, e.device_id AS dev
 
 type Raw<T> = { [K in keyof T]: unknown }
 
+/** Job owners kept in memory (about a fleet's worth of current jobs); past this the memo starts over. */
+const MAX_REMEMBERED_OWNERS = 20_000
+
 function toCampaign(r: Raw<Campaign>): Campaign {
   return {
     ...(r as unknown as Campaign),
@@ -112,6 +115,10 @@ export function campaignQueries(db: Database.Database) {
     `SELECT j.execution_id AS executionId, e.campaign_id AS campaignId, j.device_id AS deviceId, j.attempt
      FROM jobs j JOIN executions e ON e.id = j.execution_id WHERE j.job_id = ?`,
   )
+  // Asked for every results batch and job state. A job's row and its execution's campaign never
+  // change once written (nothing updates or deletes them), so a found owner is remembered: a map
+  // lookup instead of a join (~5 µs of CPU each).
+  const owners = new Map<string, { executionId: string; campaignId: string; deviceId: string; attempt: number }>()
   const keyCount = db.prepare<[string], { n: number; canceled: number }>(`SELECT key_count AS n, canceled FROM campaigns WHERE id = ?`)
   // A seek in executions_campaign_state (migration 9), whatever the campaign's size.
   const anyOpen = db.prepare<[string], { one: number }>(
@@ -190,7 +197,17 @@ export function campaignQueries(db: Database.Database) {
       const r = getExecution.get(id)
       return r && toExecution(r)
     },
-    jobOwner: (jobId: string) => jobOwner.get(jobId),
+    /** The job's execution, campaign, device and attempt; undefined for a job never sent. */
+    jobOwner: (jobId: string) => {
+      let owner = owners.get(jobId)
+      if (owner) return owner
+      owner = jobOwner.get(jobId)
+      if (owner) {
+        if (owners.size >= MAX_REMEMBERED_OWNERS) owners.clear()
+        owners.set(jobId, owner)
+      }
+      return owner
+    },
     /** Targets per execution of a campaign (fixed at creation), without reading the rest of it. */
     keyCount: (id: string): number | undefined => keyCount.get(id)?.n,
     /** The campaign's state and whether it was canceled, without parsing the rest of it. */
