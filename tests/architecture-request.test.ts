@@ -46,6 +46,11 @@ t.test('request -> lazy profiling -> search -> confirmation -> verification -> m
   const r = done.result
   t.ok(r.latency.predictedMs <= budget, `predicted ${r.latency.predictedMs} ms within the ${budget} ms budget`)
   t.ok(r.latency.lowMs <= r.latency.predictedMs && r.latency.predictedMs <= r.latency.highMs, 'with its interval')
+  t.equal(r.latency.confidence, 0.9, 'held within the budget at 90% confidence by default')
+  t.ok(r.latency.margin >= 0 && Math.abs(r.latency.boundMs - r.latency.predictedMs * (1 + r.latency.margin)) < 1e-9, `bound ${r.latency.boundMs} = predicted x (1 + ${r.latency.margin})`)
+  t.ok(r.latency.boundMs <= budget, 'the bound, not only the prediction, is within the budget')
+  const unsure = await api(ctl, 'POST', '/v1/architectures', { hardwareProfile: 'box', constraints: { latencyMs: budget, latencyConfidence: 0.3 }, task: { way: 3, shot: 1 } })
+  t.equal(unsure.status, 400, 'a confidence below 0.5 is refused')
   t.ok(r.latency.measuredMs > 0, 'verified: measured whole on the device')
   const truth = archDevice.callMs + archDevice.latencyMs(r.architecture.id)
   t.ok(Math.abs(r.latency.measuredMs - truth) < 1e-9, 'the measurement is the device\'s')

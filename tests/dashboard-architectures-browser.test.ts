@@ -163,6 +163,7 @@ t.test('architecture requests, the latency model and fleet sensors in headless C
   t.equal(await page.locator('.card.blocks li').count(), architectureBlocks(parseArchitectureId(r.result.architecture.id)).length, 'and its blocks')
   t.equal(await page.locator('.card.confirmed tr.chosen td.mono').textContent(), r.result.architecture.id, 'the candidates confirmed for real, the answer among them')
   t.match(await page.textContent('.measured-latency'), /ms/, 'the latency measured whole (verify)')
+  t.match(await page.textContent('.latency-bound'), /ms .*90% of the calibration networks/, 'the bound the search held within the budget')
   t.match(await page.textContent('.measured-accuracy'), /% ± .*% \(95% CI, 10 tasks\)/, 'the accuracy with its interval')
   t.equal(await page.getAttribute('.conv4-note', 'data-conv4'), 'marked', 'Conv4 marked on the front at its predicted latency')
   t.ok(await page.isVisible('[data-ready="pareto"] svg text:has-text("Conv4")'), 'its label is drawn')

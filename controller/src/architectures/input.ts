@@ -15,6 +15,12 @@ export const ArchitectureRequestInputSchema = Type.Object(
       {
         latencyMs: Type.Number({ exclusiveMinimum: 0, maximum: 1e6, description: 'end-to-end latency of one call, predicted on the LUT' }),
         maxParams: Type.Optional(Type.Integer({ minimum: 1, maximum: 1e10 })),
+        /**
+         * How sure the answer must be to run within latencyMs: the search holds the prediction plus
+         * that quantile of the latency model's held-out errors within the budget (default 0.9; 0.5
+         * is about the bare prediction).
+         */
+        latencyConfidence: Type.Optional(Type.Number({ minimum: 0.5, maximum: 0.99 })),
       },
       { additionalProperties: false },
     ),
@@ -56,7 +62,8 @@ export interface ResolvedArchitectureRequest {
   deviceId: string | null
   runtime: 'onnxruntime' | 'tfjs'
   threads: number
-  constraints: { latencyMs: number; maxParams?: number }
+  /** latencyConfidence is absent from requests stored before it existed (they ran at the bare prediction). */
+  constraints: { latencyMs: number; maxParams?: number; latencyConfidence?: number }
   task: { way: number; shot: number }
   search: { population?: number; generations?: number; seed: number }
   confirm: number
@@ -65,3 +72,6 @@ export interface ResolvedArchitectureRequest {
   verify: boolean
   settings?: Partial<MeasureSettings>
 }
+
+/** The default share of calibration architectures whose measured latency the search's bound covers. */
+export const DEFAULT_LATENCY_CONFIDENCE = 0.9

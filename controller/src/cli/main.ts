@@ -186,6 +186,7 @@ export function buildProgram(): Command {
       .option('--threads <n>', 'threads of the LUT', int('--threads'))
       .requiredOption('--latency-ms <ms>', 'latency budget of one call, in ms', num('--latency-ms'))
       .option('--max-params <n>', 'parameter budget', int('--max-params'))
+      .option('--latency-confidence <q>', 'how sure the answer must be to run within the budget: the search bounds the prediction by this quantile of the latency model\'s held-out errors (0.5-0.99, default 0.9)', num('--latency-confidence'))
       .option('--way <n>', 'classes per few-shot task', int('--way'), 5)
       .option('--shot <n>', 'examples per class', int('--shot'), 1)
       .option('--population <n>', 'search population', int('--population'))

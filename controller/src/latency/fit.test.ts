@@ -1,7 +1,7 @@
 import t from 'tap'
 import { architectureId, createRng, sampleArchitectures, blockKey, architectureBlocks, type Architecture } from '@fleetnas/shared'
 import { architectureFeatures, FEATURES, type LutRow } from './features.ts'
-import { fitLatencyModel, MIN_CALIBRATION, predictLinear, type CalibrationPoint } from './fit.ts'
+import { fitLatencyModel, heldOutErrorQuantile, MIN_CALIBRATION, predictLinear, type CalibrationPoint } from './fit.ts'
 import { agreement, kendallTau } from './fit-stats.ts'
 
 /** A LUT where every block's net median is a fixed function of its key. */
@@ -99,4 +99,27 @@ t.test('Kendall tau', async (t) => {
   t.equal(kendallTau([1, 2, 3, 4], [10, 20, 30, 40]), 1)
   t.equal(kendallTau([1, 2, 3, 4], [40, 30, 20, 10]), -1)
   t.ok(Math.abs(kendallTau([1, 2, 3, 4], [1, 3, 2, 4]) - 2 / 3) < 1e-12)
+})
+
+t.test('held-out error quantiles: a bound that covers that share of new architectures; none for the bare sum', async (t) => {
+  const archs = sampleArchitectures(createRng('bound'), 300)
+  const lut = syntheticLut(archs)
+  const noise = createRng('bound-noise')
+  // Measurements with 5% noise: the bound must widen the prediction to cover them.
+  const points: CalibrationPoint[] = archs.map((a) => ({
+    id: architectureId(a),
+    measuredMs: truth(a, lut) * (1 + 0.05 * noise.normal()),
+    features: architectureFeatures(a, (k) => lut.get(k)).values,
+  }))
+  const model = fitLatencyModel(points.slice(0, 150), CALL_MS)
+  const q90 = heldOutErrorQuantile(model, 0.9)!
+  const q50 = heldOutErrorQuantile(model, 0.5)!
+  t.ok(q90 > 0.03 && q90 < 0.12, `90% quantile of held-out errors ${q90.toFixed(3)} (noise sd 5%)`)
+  t.ok(q50 < q90)
+  const fresh = points.slice(150)
+  const covered = fresh.filter((p) => p.measuredMs <= predictLinear(model.coefficients, p.features) * (1 + q90)).length / fresh.length
+  t.ok(covered >= 0.8 && covered <= 0.97, `the bound covers ${(covered * 100).toFixed(1)}% of 150 new architectures`)
+  const bare = predictLinear(model.coefficients, fresh[0].features)
+  t.ok(fresh.filter((p) => p.measuredMs <= predictLinear(model.coefficients, p.features)).length / fresh.length < covered, `the bare prediction covers fewer (e.g. ${bare.toFixed(4)} ms)`)
+  t.equal(heldOutErrorQuantile(fitLatencyModel(points.slice(0, MIN_CALIBRATION - 1), CALL_MS), 0.9), null)
 })

@@ -62,6 +62,19 @@ export const MIN_CALIBRATION = 12
 const FOLDS = 5
 const SHRINKAGE = [1e-4, 1e-3, 1e-2, 1e-1, 1]
 
+/**
+ * The `q`-quantile of a fitted model's held-out relative errors (measured / predicted - 1): a
+ * prediction times (1 + it) covers about that share of architectures like the calibration set.
+ * Null for the bare sum, which has no held-out errors.
+ */
+export function heldOutErrorQuantile(m: Pick<LatencyModel, 'kind' | 'points'>, q: number): number | null {
+  if (m.kind !== 'fitted' || m.points.length === 0) return null
+  return quantile(
+    m.points.map((p) => p.measuredMs / p.predictedMs - 1),
+    q,
+  )
+}
+
 export function predictLinear(coefficients: readonly number[], features: readonly number[]): number {
   let y = 0
   for (let j = 0; j < coefficients.length; j++) y += coefficients[j] * features[j]

@@ -135,6 +135,19 @@ function Answer({ r, result }: { r: ArchitectureRequestView; result: RequestResu
                 ),
               ],
               ['budget', ms(req.constraints.latencyMs)],
+              [
+                'held within it as',
+                lat.boundMs !== undefined && lat.confidence !== undefined ? (
+                  <span class="latency-bound">
+                    {ms(lat.boundMs)}{' '}
+                    <span class="muted">
+                      (prediction +{pct(lat.margin ?? 0)}: {Math.round(lat.confidence * 100)}% of the calibration networks measured within their prediction + that)
+                    </span>
+                  </span>
+                ) : (
+                  'the bare prediction'
+                ),
+              ],
               ['parameters', `${result.params.toLocaleString('en')}${req.constraints.maxParams ? ` (max. ${req.constraints.maxParams.toLocaleString('en')})` : ''}`],
             ]}
           />

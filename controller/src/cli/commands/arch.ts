@@ -12,6 +12,7 @@ export interface ArchRequestOptions extends MeasureSettingsOptions {
   threads?: number
   latencyMs: number
   maxParams?: number
+  latencyConfidence?: number
   way: number
   shot: number
   population?: number
@@ -37,7 +38,7 @@ interface RequestView {
   result: {
     architecture: { id: string; blocks: string[] }
     params: number
-    latency: { predictedMs: number; lowMs: number | null; highMs: number | null; model: string; measuredMs: number | null }
+    latency: { predictedMs: number; lowMs: number | null; highMs: number | null; model: string; boundMs?: number; confidence?: number; margin?: number; measuredMs: number | null }
     accuracy: { predicted: number; measured: MeasuredAccuracy | null; finetuned?: MeasuredAccuracy }
     finetune?: { iterations: number }
     front: { id: string; latencyMs: number; accuracy: number; params: number }[]
@@ -62,7 +63,11 @@ export function buildArchRequestBody(o: ArchRequestOptions): Record<string, unkn
     ...(o.profile !== undefined ? { hardwareProfile: o.profile } : { deviceId: o.device }),
     ...(o.runtime && { runtime: o.runtime }),
     ...(o.threads !== undefined && { threads: o.threads }),
-    constraints: { latencyMs: o.latencyMs, ...(o.maxParams !== undefined && { maxParams: o.maxParams }) },
+    constraints: {
+      latencyMs: o.latencyMs,
+      ...(o.maxParams !== undefined && { maxParams: o.maxParams }),
+      ...(o.latencyConfidence !== undefined && { latencyConfidence: o.latencyConfidence }),
+    },
     task: { way: o.way, shot: o.shot },
     ...(Object.keys(search).length > 0 && { search }),
     ...(o.confirm !== undefined && { confirm: o.confirm }),
@@ -99,7 +104,8 @@ export function describeRequest(r: RequestView): string {
     head,
     `  architecture  ${x.architecture.id}  (${x.params.toLocaleString('en-US')} parameters)`,
     `  latency       predicted ${ms(l.predictedMs)} ms${l.lowMs !== null && l.highMs !== null ? ` (95%: ${ms(l.lowMs)}..${ms(l.highMs)})` : ''}, ${l.model} model` +
-      (l.measuredMs !== null ? `; measured ${ms(l.measuredMs)} ms` : ''),
+      (l.boundMs !== undefined && l.confidence !== undefined ? `; held within the budget as ${ms(l.boundMs)} ms (+${pct(l.margin ?? 0)}, ${Math.round(l.confidence * 100)}% of calibration networks measured within)` : '') +
+      (l.measuredMs !== null ? `; measured ${ms(l.measuredMs)} ms${l.measuredMs > q.constraints.latencyMs ? ' (OVER the budget)' : ''}` : ''),
     `  accuracy      ${x.accuracy.measured ? accuracy(x.accuracy.measured) : '-'} with inherited weights (predicted ${pct(x.accuracy.predicted)})`,
   ]
   if (x.finetune && x.accuracy.finetuned)
