@@ -400,8 +400,8 @@ export class ArchitectureRequests {
       throw ArchNoFeasible(req.constraints.latencyMs, null)
     }
 
-    // The best few by predicted accuracy, and as many of the anchors within budget, confirmed for
-    // real; the measured best wins. The predictor sees few evaluations, and where it ranks the
+    // The best few by predicted accuracy, and the largest anchor of each op within budget, confirmed
+    // for real; the measured best wins. The predictor sees few evaluations, and where it ranks the
     // well-trained uniform networks below mixes it got wrong, the anchors keep the answer honest.
     // Ids that build the same network (g0.5 of width 32 is width 16 at g1) are evaluated once.
     t0 = performance.now()
@@ -416,9 +416,12 @@ export class ArchitectureRequests {
     }
     add(found.best)
     for (const c of [...found.front].sort(byPredicted).slice(0, req.confirm)) add(c)
-    for (const c of [...found.seeds].sort(byPredicted)) {
-      if (shortlist.filter((s) => anchorIds.has(s.id)).length >= req.confirm) break
-      add(c)
+    // Per op, the anchor nearest the budget (the most compute that fits): within one family the
+    // larger network is the better-trained one, which the predictor, from a few dozen evaluations,
+    // ranks less reliably (bench:nas: mbconv w16 stacks ranked above conv networks that fit).
+    for (const op of space.ops) {
+      const ofOp = found.seeds.filter((c) => c.architecture.blocks[0].op === op)
+      if (ofOp.length > 0) add(ofOp.reduce((a, b) => (b.latencyMs > a.latencyMs || (b.latencyMs === a.latencyMs && b.params > a.params) ? b : a)))
     }
     const confirmed: Confirmation[] = []
     for (const [i, c] of shortlist.entries()) {
