@@ -308,10 +308,13 @@ async function main(): Promise<void> {
           }
           answers.push(a)
           console.log(
-            `  ${label}: ${a.architecture}  predicted ${msf(a.predictedMs)} ms, measured ${msf(a.measuredMs)} ms, ${acc(a.accuracy)} (search ${(a.searchMs / 1000).toFixed(1)} s)`,
+            `  ${label}: ${a.architecture}  predicted ${msf(a.predictedMs)} ms (bound ${msf(x.latency.boundMs ?? null)}), measured ${msf(a.measuredMs)} ms, ${acc(a.accuracy)} (search ${(a.searchMs / 1000).toFixed(1)} s)`,
           )
           for (const c of x.confirmed ?? [])
-            console.log(`      confirmed ${c.anchor ? '(anchor) ' : ''}${c.id}  ${msf(c.latencyMs)} ms predicted, ${pct(c.measured.mean)} inherited (predicted ${pct(c.predicted)}, ${c.measured.tasks} tasks)`)
+            console.log(
+              `      confirmed ${c.anchor ? '(anchor) ' : ''}${c.id}  ${msf(c.latencyMs)} ms predicted, ${pct(c.measured.mean)} inherited (predicted ${pct(c.predicted)}` +
+                `${c.raced ? `, ${pct(c.raced.mean)} after ${x.finetune?.race?.iterations ?? '?'} iterations` : ''}, ${c.measured.tasks} tasks)`,
+            )
         }
       }
     }

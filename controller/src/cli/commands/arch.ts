@@ -40,9 +40,9 @@ interface RequestView {
     params: number
     latency: { predictedMs: number; lowMs: number | null; highMs: number | null; model: string; boundMs?: number; confidence?: number; margin?: number; measuredMs: number | null }
     accuracy: { predicted: number; measured: MeasuredAccuracy | null; finetuned?: MeasuredAccuracy }
-    finetune?: { iterations: number }
+    finetune?: { iterations: number; race?: { iterations: number; candidates: number } }
     front: { id: string; latencyMs: number; accuracy: number; params: number }[]
-    confirmed?: { id: string; latencyMs: number; predicted: number; measured: MeasuredAccuracy; anchor: boolean }[]
+    confirmed?: { id: string; latencyMs: number; predicted: number; measured: MeasuredAccuracy; raced?: MeasuredAccuracy; anchor: boolean }[]
     unconsidered: { architectures: number; missingBlocks: string[] }
     search: { evaluated: number; generations: number }
     timings: { predictorMs: number; searchMs: number; profilingMs: number; confirmMs: number; finetuneMs?: number; verifyMs: number }
@@ -122,8 +122,15 @@ export function describeRequest(r: RequestView): string {
       '',
       'Confirmed for real (inherited weights, the same tasks; anchor: a uniform network the supernet trains best):',
       table(
-        ['ARCHITECTURE', 'LATENCY MS', 'PREDICTED', 'MEASURED', 'ANCHOR'],
-        x.confirmed.map((c) => [c.id, ms(c.latencyMs), pct(c.predicted), `${pct(c.measured.mean)} ± ${pct(c.measured.ci95)}`, c.anchor ? 'yes' : '']),
+        ['ARCHITECTURE', 'LATENCY MS', 'PREDICTED', 'MEASURED', ...(x.finetune?.race ? [`AFTER ${x.finetune.race.iterations} IT.`] : []), 'ANCHOR'],
+        x.confirmed.map((c) => [
+          c.id,
+          ms(c.latencyMs),
+          pct(c.predicted),
+          `${pct(c.measured.mean)} ± ${pct(c.measured.ci95)}`,
+          ...(x.finetune?.race ? [c.raced ? `${pct(c.raced.mean)} ± ${pct(c.raced.ci95)}` : '-'] : []),
+          c.anchor ? 'yes' : '',
+        ]),
       ),
     )
   lines.push('', 'Pareto front (predicted):', table(['ARCHITECTURE', 'LATENCY MS', 'ACCURACY', 'PARAMS'], x.front.map((f) => [f.id, ms(f.latencyMs), pct(f.accuracy), f.params])))
