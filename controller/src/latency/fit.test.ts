@@ -27,15 +27,20 @@ function truth(a: Architecture, lut: Map<string, LutRow>): number {
   return ms
 }
 
-t.test('the fit learns what the bare sum gets wrong, and its held-out report says so', async (t) => {
-  const archs = sampleArchitectures(createRng('calib'), 150)
+/** `n` seeded architectures measured on the synthetic device with relative noise of sd `noiseSd`. */
+function noisyCalibration(seed: string, n: number, noiseSd: number): CalibrationPoint[] {
+  const archs = sampleArchitectures(createRng(seed), n)
   const lut = syntheticLut(archs)
-  const noise = createRng('noise')
-  const points: CalibrationPoint[] = archs.map((a) => ({
+  const noise = createRng(`${seed}-noise`)
+  return archs.map((a) => ({
     id: architectureId(a),
-    measuredMs: truth(a, lut) * (1 + 0.005 * noise.normal()),
+    measuredMs: truth(a, lut) * (1 + noiseSd * noise.normal()),
     features: architectureFeatures(a, (k) => lut.get(k)).values,
   }))
+}
+
+t.test('the fit learns what the bare sum gets wrong, and its held-out report says so', async (t) => {
+  const points = noisyCalibration('calib', 150, 0.005)
   const model = fitLatencyModel(points.slice(0, 100), CALL_MS)
   t.equal(model.kind, 'fitted')
   t.equal(model.n, 100)
@@ -102,15 +107,8 @@ t.test('Kendall tau', async (t) => {
 })
 
 t.test('held-out error quantiles: a bound that covers that share of new architectures; none for the bare sum', async (t) => {
-  const archs = sampleArchitectures(createRng('bound'), 300)
-  const lut = syntheticLut(archs)
-  const noise = createRng('bound-noise')
   // Measurements with 5% noise: the bound must widen the prediction to cover them.
-  const points: CalibrationPoint[] = archs.map((a) => ({
-    id: architectureId(a),
-    measuredMs: truth(a, lut) * (1 + 0.05 * noise.normal()),
-    features: architectureFeatures(a, (k) => lut.get(k)).values,
-  }))
+  const points = noisyCalibration('bound', 300, 0.05)
   const model = fitLatencyModel(points.slice(0, 150), CALL_MS)
   const q90 = heldOutErrorQuantile(model, 0.9)!
   const q50 = heldOutErrorQuantile(model, 0.5)!
