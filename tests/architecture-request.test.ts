@@ -63,6 +63,8 @@ t.test('request -> lazy profiling -> search -> confirmation -> verification -> m
   t.equal(confirmed[0].id, r.architecture.id, 'the answer is the best of the candidates evaluated for real')
   t.ok(confirmed.every((c, i) => c.latencyMs <= budget && c.measured.tasks === 10 && (i === 0 || c.measured.mean <= confirmed[i - 1].measured.mean)), 'best measured first, all within budget')
   t.ok(confirmed.some((c) => c.anchor), `uniform networks within budget were confirmed beside the search's best (${confirmed.map((c) => c.id).join(', ')})`)
+  const anchorOps = new Set(confirmed.filter((c) => c.anchor).map((c) => parseArchitectureId(c.id).blocks[0].op))
+  t.same([...anchorOps].sort(), ['conv', 'dwsep', 'mbconv'], 'an anchor of every op: lazy profiling measured their blocks though the predictor ranks them low')
   t.ok(r.timings.profilingMs > 0, 'blocks the LUT lacked were profiled on the online device')
   const campaigns = (await api(ctl, 'GET', '/v1/campaigns')).json
   t.ok(campaigns.some((c: { name: string }) => c.name === `request ${id}: missing blocks`), 'as a campaign of their own')

@@ -374,7 +374,7 @@ export class ArchitectureRequests {
     let found = await search()
     // Lazy profiling: blocks the LUT lacks, of the candidates the search could not predict.
     for (let round = 0; round < LAZY_PROFILING_ROUNDS && found.unpredictable.length > 0 && !signal.aborted; round++) {
-      const missing = this.blocksWorthProfiling(predictor, found.unpredictable, (archs) => accuracy.predict(archs), req.constraints.latencyMs)
+      const missing = this.blocksWorthProfiling(predictor, found.unpredictable, (archs) => accuracy.predict(archs), req.constraints.latencyMs, anchorIds)
       const device = this.deviceToProfileOn(req)
       if (missing.length === 0 || !device) break
       t0 = performance.now()
@@ -523,16 +523,25 @@ export class ArchitectureRequests {
 
   /**
    * The blocks one profiling round measures: those missing from candidates that could still fit the
-   * budget (their known blocks alone do not exceed it), most accurate candidates (predicted) first,
-   * whole candidates at a time up to LAZY_PROFILING_MAX_BLOCKS.
+   * budget (their known blocks alone do not exceed it), whole candidates at a time up to
+   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two anchors with the most known compute (those
+   * confirmation takes: the predictor ranks them low, so by accuracy alone they would never be
+   * profiled), then the most accurate candidates (predicted).
    */
-  private blocksWorthProfiling(predictor: LatencyPredictor, ids: readonly string[], accuracyOf: (archs: Architecture[]) => number[], budgetMs: number): BlockSpec[] {
+  private blocksWorthProfiling(predictor: LatencyPredictor, ids: readonly string[], accuracyOf: (archs: Architecture[]) => number[], budgetMs: number, anchorIds: ReadonlySet<string>): BlockSpec[] {
     const open = ids
       .map((id) => parseArchitectureId(id))
       .map((arch) => ({ arch, p: predictor.predict(arch) }))
       .filter(({ p }) => p.missing.length > 0 && p.callOverheadMs + p.knownBlockSumMs <= budgetMs * KNOWN_SUM_SLACK)
     const acc = accuracyOf(open.map((c) => c.arch))
-    const ranked = open.map((c, i) => ({ ...c, accuracy: acc[i] })).sort((a, b) => b.accuracy - a.accuracy)
+    const first = new Set<string>()
+    for (const op of new Set(open.map((c) => c.arch.blocks[0].op)))
+      open
+        .filter((c) => anchorIds.has(c.p.id) && c.arch.blocks[0].op === op)
+        .sort((a, b) => b.p.knownBlockSumMs - a.p.knownBlockSumMs)
+        .slice(0, 2)
+        .forEach((c) => first.add(c.p.id))
+    const ranked = open.map((c, i) => ({ ...c, accuracy: acc[i] })).sort((a, b) => Number(first.has(b.p.id)) - Number(first.has(a.p.id)) || b.accuracy - a.accuracy)
     const out = new Map<string, BlockSpec>()
     for (const { arch, p } of ranked) {
       const missing = new Set(p.missing)
