@@ -340,7 +340,8 @@ export class ArchitectureRequests {
       const ms = predictor.predict(a).predictedMs
       return ms === null ? undefined : ms * (1 + margin)
     }
-    const anchors = source.anchors()
+    // One id per network: g0.5 at width 32 builds what g1 at width 16 does.
+    const anchors = [...new Map(source.anchors().map((a) => [networkKey(a), a])).values()]
     const anchorIds = new Set(anchors.map(architectureId))
     // A snapshot of the LUT per search: read again after lazy profiling has added blocks.
     let predictor = this.opts.latency.predictor(req.hardwareProfile, req.runtime, req.threads)
