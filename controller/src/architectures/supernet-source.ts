@@ -18,6 +18,7 @@ import { encodeCheckpoint, loadCheckpoint, type Checkpoint } from '../nas/maml/c
 import { metaEvaluate } from '../nas/maml/evaluate.ts'
 import { metaTrain } from '../nas/maml/meta-train.ts'
 import { withWay } from '../nas/maml/with-way.ts'
+import { mutate } from '../nas/search/operators.ts'
 import { accuracyPredictorFromJson, fitAccuracyPredictor, type AccuracyPredictor, type AccuracySample } from '../nas/search/accuracy-predictor.ts'
 import { evaluateSubnet, loadSupernetCheckpoint, SandwichSampler, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
 import { SUBNET_OPTIMIZATION } from '../nas/supernet/sessions.ts'
@@ -36,6 +37,9 @@ export interface SupernetSourceOptions {
   log?: Logger
 }
 
+/** Per-gene redraw chance for a uniform network's neighbour: about one gene of the ~20 a 4-block network has. */
+const NEIGHBOUR_MUTATION = 0.06
+
 const evalSplit = (dataset: FewShotDataset, way: number): Split => (dataset.describe().splits.val.classes >= way ? 'val' : 'train')
 
 export async function openSupernetSource(checkpointPath: string, opts: SupernetSourceOptions = {}): Promise<AccuracySource> {
@@ -52,8 +56,8 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
     return s
   }
   const predictors = new Map<string, Promise<AccuracyPredictor>>()
-  // "v3": kernel ridge on the ends, uniform and any networks within the training cap (older files: other samples or models).
-  const predictorFile = (task: FewShotTask) => `${checkpointPath}.predictor-${task.way}w${task.shot}s-i${ck.iteration}-v3.json`
+  // "v4": kernel ridge on the ends, uniform networks, their near neighbours and any networks within the training cap (older files: other samples or models).
+  const predictorFile = (task: FewShotTask) => `${checkpointPath}.predictor-${task.way}w${task.shot}s-i${ck.iteration}-v4.json`
 
   const threads = opts.threads ?? 1
   const evaluate = async (id: string | Architecture, task: FewShotTask & { tasks: number }, seed = 0): Promise<MeasuredAccuracy> => {
@@ -79,12 +83,19 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
     }
     const n = opts.predictorSamples ?? 48
     // Where the supernet trained (its compute cap) and the search looks: the sandwich's ends, a
-    // quarter uniform networks (the ends' kind, the manual baselines' kind), the rest any networks.
+    // quarter uniform networks (the ends' kind, the manual baselines' kind), a quarter their near
+    // neighbours (where the search, seeded with the uniform anchors, spends its generations, and
+    // where a predictor fitted on uniform and random networks alone over-rated the mixes), the rest
+    // any networks.
     const sandwich = new SandwichSampler(ck.space, ck.config)
     const rng = createRng(`predictor/${task.way}/${task.shot}`)
     const ends = ck.space.ops.flatMap((op) => [sandwich.largest(op), sandwich.smallest(op)])
-    const uniform = sandwich.sampleUniformWithinCap(rng, Math.max(0, Math.round(n / 4)))
-    const archs = [...ends, ...uniform, ...sandwich.sampleWithinCap(rng, Math.max(0, n - ends.length - uniform.length))]
+    const quarter = Math.max(0, Math.round(n / 4))
+    const uniform = sandwich.sampleUniformWithinCap(rng, quarter)
+    const neighbours = sandwich.sampleNeighboursWithinCap(rng, uniform, quarter, (a) => mutate(a, rng, { prob: NEIGHBOUR_MUTATION, space: ck.space }))
+    const taken = new Set([...ends, ...uniform, ...neighbours].map(architectureId))
+    const rest = sandwich.sampleWithinCap(rng, n).filter((a) => !taken.has(architectureId(a)))
+    const archs = [...ends, ...uniform, ...neighbours, ...rest.slice(0, Math.max(0, n - taken.size))]
     const samples: AccuracySample[] = []
     for (const [i, a] of archs.entries()) {
       if (signal?.aborted) throw new Error('stopped while fitting the accuracy predictor')

@@ -91,3 +91,25 @@ t.test('sampleUniformWithinCap: uniform networks (one op, kernel, width througho
     t.ok(s.withinCap(x))
   }
 })
+
+t.test('sampleNeighboursWithinCap: one step from a given network, within the cap, never one of those given', async (t) => {
+  const s = new SandwichSampler(space, { computeCap: 1.5, randomReuse: 1, seed: 1, metaBatch: 2 })
+  const from = s.sampleUniformWithinCap(createRng('u'), 6)
+  const fromIds = new Set(from.map(architectureId))
+  const rng = createRng('n')
+  // The step: one block's width redrawn, so every neighbour differs from its origin in that gene alone.
+  const step = (a: (typeof from)[number]) => {
+    const i = rng.int(a.blocks.length)
+    return { ...a, blocks: a.blocks.map((b, j) => (j === i ? { ...b, width: rng.pick(space.widths) } : b)) }
+  }
+  const n = s.sampleNeighboursWithinCap(rng, from, 10, step)
+  t.equal(n.length, 10)
+  t.equal(new Set(n.map(architectureId)).size, 10, 'distinct')
+  for (const x of n) {
+    t.notOk(fromIds.has(architectureId(x)), `${architectureId(x)} is not one of those given`)
+    t.ok(s.withinCap(x), 'within the cap')
+    const near = from.some((f) => f.g === x.g && f.blocks.length === x.blocks.length && f.blocks.filter((b, j) => architectureId({ g: 1, blocks: [b] }) !== architectureId({ g: 1, blocks: [x.blocks[j]] })).length === 1)
+    t.ok(near, `${architectureId(x)} is one block from a given network`)
+  }
+  t.same(s.sampleNeighboursWithinCap(createRng('n'), [], 5, step), [], 'nothing to step from: none')
+})

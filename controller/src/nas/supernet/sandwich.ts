@@ -161,6 +161,21 @@ export class SandwichSampler {
     return [...out.values()]
   }
 
+  /**
+   * `n` distinct networks within the cap, each one step (`step`, e.g. a mutation) from one of
+   * `from` (drawn at random) and none of them in `from`: the neighbourhood of the uniform networks.
+   */
+  sampleNeighboursWithinCap(rng: Rng, from: readonly Architecture[], n: number, step: (a: Architecture) => Architecture): Architecture[] {
+    const excluded = new Set(from.map(architectureId))
+    const out = new Map<string, Architecture>()
+    for (let i = 0; from.length > 0 && out.size < n && i < MAX_DRAWS * n; i++) {
+      const arch = step(rng.pick(from))
+      const id = architectureId(arch)
+      if (!excluded.has(id) && this.withinCap(arch)) out.set(id, arch)
+    }
+    return [...out.values()]
+  }
+
   private smallestUniform(op: BlockOp): Architecture {
     const s = this.space
     return uniform(s, Math.min(...s.multipliers), s.minBlocks, {
