@@ -8,8 +8,9 @@
  *      the supernet fine-tuned exactly as the answers are (the same recipe, the same budget), and/or
  *      `standalone`, meta-trained from scratch with the supernet's recipe for as many iterations as
  *      an answer saw (supernet + fine-tuning), kept in --work-dir;
- *   3. one controller with that supernet and one real agent; per thread count, one campaign
- *      measures the Conv4 family whole and a calibration set for the latency model;
+ *   3. one controller with that supernet and one real agent; per LUT (onnxruntime at each --threads,
+ *      and tfjs at one thread where the agent has it), one campaign measures the Conv4 family whole
+ *      and a calibration set for the latency model;
  *   4. per LUT, way and budget (a share of Conv4's measured latency): an architecture request
  *      through the HTTP API, as a user makes it (fine-tuning and verification on: the answer is
  *      measured whole on the agent); blocks the LUT lacks are profiled by the request itself;
@@ -50,6 +51,7 @@ interface Options {
   baselines: ('supernet' | 'standalone')[]
   budgets: number[]
   threads: number[]
+  runtimes: Runtime[]
   ways: number[]
   tasks: number
   evalSteps: number
@@ -70,6 +72,14 @@ const fractions = (v: string) =>
     return f
   })
 
+type Runtime = 'onnxruntime' | 'tfjs'
+
+const runtimeList = (v: string) =>
+  v.split(',').map((r) => {
+    if (r !== 'onnxruntime' && r !== 'tfjs') throw new InvalidArgumentError('onnxruntime, tfjs or both (comma-separated)')
+    return r
+  })
+
 const baselineKinds = (v: string) =>
   v.split(',').map((k) => {
     if (k !== 'supernet' && k !== 'standalone') throw new InvalidArgumentError('supernet, standalone or both (comma-separated)')
@@ -85,7 +95,8 @@ function parseOptions(argv: string[]): Options {
     .option('--baselines <list>', 'Conv4 baselines: supernet (its sub-networks, fine-tuned like the answers), standalone (trained from scratch), or both', baselineKinds, ['supernet'])
     .option('--baseline-iterations <n>', 'meta-iterations of each standalone baseline (default: supernet + fine-tuning)', positiveInt)
     .option('--budgets <list>', "latency budgets as shares of Conv4's measured latency", fractions, [0.2, 0.4, 0.6, 1])
-    .option('--threads <list>', 'LUT thread counts', positiveInts, [1, 2])
+    .option('--threads <list>', 'onnxruntime LUT thread counts', positiveInts, [1, 2])
+    .option('--runtimes <list>', 'runtimes to search LUTs of (tfjs: one thread, skipped when the agent has no tfjs)', runtimeList, ['onnxruntime', 'tfjs'])
     .option('--ways <list>', 'task ways (1-shot)', positiveInts, [5, 20])
     .option('--tasks <n>', 'evaluation tasks per model and way', positiveInt, 600)
     .option('--eval-steps <n>', 'adaptation steps at evaluation', positiveInt, 10)
@@ -105,7 +116,16 @@ function parseOptions(argv: string[]): Options {
 
 const OMNIGLOT: DatasetChoice = { kind: 'omniglot', path: OMNIGLOT_ZIP, size: 28 }
 
+/** One latency lookup table the bench searches against. */
+interface Lut {
+  runtime: Runtime
+  threads: number
+  /** How figures and files name it: "1t", "2t", "tfjs". */
+  tag: string
+}
+
 interface Answer {
+  runtime: Runtime
   threads: number
   way: number
   budget: number
@@ -124,6 +144,7 @@ interface Answer {
 }
 
 interface BaselinePoint {
+  runtime: Runtime
   threads: number
   way: number
   kind: BaselineKind
@@ -240,39 +261,46 @@ async function main(): Promise<void> {
   })
   const answers: Answer[] = []
   const baselinePoints: BaselinePoint[] = []
+  const luts: Lut[] = []
   try {
     const profile = fleet.device.hardwareProfile!
-    for (const threads of opts.threads) {
+    if (opts.runtimes.includes('onnxruntime')) for (const threads of opts.threads) luts.push({ runtime: 'onnxruntime', threads, tag: `${threads}t` })
+    if (opts.runtimes.includes('tfjs')) {
+      const tfjs = fleet.device.runtimes?.find((r) => r.name === 'tfjs')
+      if (tfjs) luts.push({ runtime: 'tfjs', threads: 1, tag: 'tfjs' })
+      else console.log('tfjs: not installed on the agent, its LUT skipped')
+    }
+    for (const { runtime, threads, tag } of luts) {
       const campaign = await runCampaign(
         fleet.api,
         fleet.agent,
-        { name: `bench:nas ${threads}t Conv4 + calibration`, deviceId: fleet.device.id, threads, body: { architectures: family.map(architectureId), calibration: { count: opts.calibration } } },
+        { name: `bench:nas ${tag} Conv4 + calibration`, deviceId: fleet.device.id, threads, runtime, body: { architectures: family.map(architectureId), calibration: { count: opts.calibration } } },
         progress,
         opts.timeoutMin * 60_000,
       )
       progress.done()
-      if (campaign.state !== 'SUCCEEDED') throw new Error(`the ${threads}-thread campaign ended ${campaign.state}: ${campaign.reason ?? ''}`)
+      if (campaign.state !== 'SUCCEEDED') throw new Error(`the ${tag} campaign ended ${campaign.state}: ${campaign.reason ?? ''}`)
       const predicted = await fleet.api.post<{ predictions: { id: string; measuredMs: number | null }[] }>(`/v1/luts/${profile}/predict`, {
-        runtime: 'onnxruntime',
+        runtime,
         threads,
         architectures: family.map(architectureId),
       })
       const measured = new Map(predicted.predictions.map((p) => [p.id, p.measuredMs]))
       const conv4Ms = measured.get(architectureId(family[0]))
-      if (!conv4Ms) throw new Error(`Conv4 was not measured whole at ${threads} thread(s)`)
-      console.log(`\n${threads} thread(s): Conv4 measured ${msf(conv4Ms)} ms (w32 ${msf(measured.get(architectureId(family[1])) ?? null)}, w16 ${msf(measured.get(architectureId(family[2])) ?? null)})`)
+      if (!conv4Ms) throw new Error(`Conv4 was not measured whole on ${runtime} at ${threads} thread(s)`)
+      console.log(`\n${runtime}, ${threads} thread(s): Conv4 measured ${msf(conv4Ms)} ms (w32 ${msf(measured.get(architectureId(family[1])) ?? null)}, w16 ${msf(measured.get(architectureId(family[2])) ?? null)})`)
       for (const way of opts.ways) {
         for (const b of baselineWeights) {
-          const point: BaselinePoint = { threads, way, kind: b.kind, architecture: b.id, measuredMs: measured.get(b.id)!, accuracy: await evaluate(`${b.kind} ${b.id}`, b.checkpoint, way) }
+          const point: BaselinePoint = { runtime, threads, way, kind: b.kind, architecture: b.id, measuredMs: measured.get(b.id)!, accuracy: await evaluate(`${b.kind} ${b.id}`, b.checkpoint, way) }
           baselinePoints.push(point)
-          console.log(`  ${threads}t ${way}-way ${b.kind}: ${b.id}  measured ${msf(point.measuredMs)} ms, ${acc(point.accuracy)}`)
+          console.log(`  ${tag} ${way}-way ${b.kind}: ${b.id}  measured ${msf(point.measuredMs)} ms, ${acc(point.accuracy)}`)
         }
         for (const budget of opts.budgets) {
           const budgetMs = budget * conv4Ms
-          const label = `${threads}t ${way}-way ${Math.round(budget * 100)}% (${msf(budgetMs)} ms)`
+          const label = `${tag} ${way}-way ${Math.round(budget * 100)}% (${msf(budgetMs)} ms)`
           const { id } = await fleet.api.post<{ id: string }>('/v1/architectures', {
             hardwareProfile: profile,
-            runtime: 'onnxruntime',
+            runtime,
             threads,
             constraints: { latencyMs: budgetMs },
             task: { way, shot: 1 },
@@ -290,6 +318,7 @@ async function main(): Promise<void> {
           const weights = decodeCheckpoint(new Uint8Array(bytes))
           const key = `${x.architecture.id}${x.finetune ? ` +${x.finetune.iterations}` : ''}`
           const a: Answer = {
+            runtime,
             threads,
             way,
             budget,
@@ -326,15 +355,15 @@ async function main(): Promise<void> {
   // Tables, targets and plots.
   const targets: TargetRow[] = []
   const plots: string[] = []
-  for (const threads of opts.threads) {
+  for (const { runtime, threads, tag } of luts) {
     for (const way of opts.ways) {
-      const rows = answers.filter((a) => a.threads === threads && a.way === way)
-      const base = baselinePoints.filter((b) => b.threads === threads && b.way === way)
+      const rows = answers.filter((a) => a.runtime === runtime && a.threads === threads && a.way === way)
+      const base = baselinePoints.filter((b) => b.runtime === runtime && b.threads === threads && b.way === way)
       // The reference Conv4 is the strongest baseline kind run (trained alone when both are).
       const conv4 =
         base.find((b) => b.kind === 'Conv4 (trained alone)' && b.architecture === architectureId(family[0])) ?? base.find((b) => b.architecture === architectureId(family[0]))
       if (!conv4) continue
-      console.log(`\n${threads} thread(s), ${way}-way 1-shot (${opts.tasks} tasks, 95% CI):`)
+      console.log(`\n${runtime}, ${threads} thread(s), ${way}-way 1-shot (${opts.tasks} tasks, 95% CI):`)
       console.log(`  ${'budget'.padEnd(14)} ${'architecture'.padEnd(92)} ${'pred ms'.padStart(9)} ${'meas ms'.padStart(9)} ${'of Conv4'.padStart(8)}  accuracy`)
       for (const b of base) console.log(`  ${(b.kind === 'Conv4 (trained alone)' ? '(alone)' : '(supernet)').padEnd(14)} ${b.architecture.padEnd(92)} ${''.padStart(9)} ${msf(b.measuredMs).padStart(9)} ${pct(b.measuredMs / conv4.measuredMs).padStart(8)}  ${acc(b.accuracy)}`)
       for (const a of rows)
@@ -344,7 +373,7 @@ async function main(): Promise<void> {
       const small = rows.filter((a) => a.measuredMs !== null && a.measuredMs <= 0.4 * conv4.measuredMs)
       const bestSmall = Math.max(-1, ...small.map((a) => a.accuracy.mean))
       targets.push({
-        name: `${threads}t ${way}w: best answer at <= 40% of Conv4's latency, minus ${conv4.kind}`,
+        name: `${tag} ${way}w: best answer at <= 40% of Conv4's latency, minus ${conv4.kind}`,
         value: bestSmall - conv4.accuracy.mean,
         shown: small.length ? `${((bestSmall - conv4.accuracy.mean) * 100).toFixed(2)} pt` : 'none',
         limit: 0,
@@ -354,7 +383,7 @@ async function main(): Promise<void> {
       const family3 = base.filter((b) => b.kind === conv4.kind)
       const dominated = family3.filter((b) => rows.some((a) => a.measuredMs !== null && a.measuredMs <= b.measuredMs && a.accuracy.mean >= b.accuracy.mean))
       targets.push({
-        name: `${threads}t ${way}w: Conv4 widths (${conv4.kind}) dominated by an answer`,
+        name: `${tag} ${way}w: Conv4 widths (${conv4.kind}) dominated by an answer`,
         value: dominated.length,
         shown: `${dominated.length} of ${family3.length}`,
         limit: family3.length,
@@ -364,7 +393,7 @@ async function main(): Promise<void> {
       const full = rows.find((a) => a.budget === 1)
       if (way === 20 && full)
         targets.push({
-          name: `${threads}t 20w: answer at 100% minus ${conv4.kind}`,
+          name: `${tag} 20w: answer at 100% minus ${conv4.kind}`,
           value: full.accuracy.mean - conv4.accuracy.mean,
           shown: `${((full.accuracy.mean - conv4.accuracy.mean) * 100).toFixed(2)} pt`,
           limit: 0.02,
@@ -375,8 +404,8 @@ async function main(): Promise<void> {
         ...base.map((b) => ({ kind: b.kind, label: b.architecture.includes('w64') ? 'w64' : b.architecture.includes('w32') ? 'w32' : 'w16', latencyMs: b.measuredMs, accuracy: b.accuracy.mean, ci95: b.accuracy.ci95 })),
         ...rows.filter((a) => a.measuredMs !== null).map((a) => ({ kind: 'searched', label: `${Math.round(a.budget * 100)}%`, latencyMs: a.measuredMs!, accuracy: a.accuracy.mean, ci95: a.accuracy.ci95 })),
       ]
-      const file = join(opts.outDir, `nas-pareto-${threads}t-${way}way.svg`)
-      await writeFile(file, paretoSvg(points, { title: `onnxruntime ${threads} thread(s), ${way}-way 1-shot, held-out Omniglot alphabets`, conv4Ms: conv4.measuredMs }))
+      const file = join(opts.outDir, `nas-pareto-${tag}-${way}way.svg`)
+      await writeFile(file, paretoSvg(points, { title: `${runtime} ${threads} thread(s), ${way}-way 1-shot, held-out Omniglot alphabets`, conv4Ms: conv4.measuredMs }))
       plots.push(file)
     }
   }

@@ -13,6 +13,8 @@ export interface CampaignRequest {
   name: string
   deviceId: string
   threads: number
+  /** The runtime to measure with (default onnxruntime). */
+  runtime?: 'onnxruntime' | 'tfjs'
   sample?: number
   seed?: number
   /** What to measure instead of the default space (blocks, architectures, calibration, ...). */
@@ -41,7 +43,7 @@ export async function runCampaign(api: ApiClient, agent: AgentProcess, req: Camp
     name: req.name,
     ...(req.body ?? { searchSpace: 'default' }),
     targets: { devices: [req.deviceId] },
-    runtimes: ['onnxruntime'],
+    runtimes: [req.runtime ?? 'onnxruntime'],
     threads: [req.threads],
   }
   if (req.sample !== undefined) body.sample = req.sample
