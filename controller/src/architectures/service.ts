@@ -125,6 +125,13 @@ function networkKey(arch: Architecture): string {
   return architectureBlocks(arch).map(blockKey).join('|')
 }
 
+/** Is anchor `a` larger than `b` as the sandwich's largest is chosen: deeper, then slower (more compute), then more parameters. */
+function largerAnchor(a: Candidate, b: Candidate): boolean {
+  const depth = a.architecture.blocks.length - b.architecture.blocks.length
+  if (depth !== 0) return depth > 0
+  return a.latencyMs > b.latencyMs || (a.latencyMs === b.latencyMs && a.params > b.params)
+}
+
 export type RequestView = StoredRequest<ResolvedArchitectureRequest, RequestProgress, RequestResult>
 
 /** Share of a request's fine-tuning iterations each confirmed candidate gets in the race. */
@@ -417,12 +424,14 @@ export class ArchitectureRequests {
     }
     add(found.best)
     for (const c of [...found.front].sort(byPredicted).slice(0, req.confirm)) add(c)
-    // Per op, the anchor nearest the budget (the most compute that fits): within one family the
-    // larger network is the better-trained one, which the predictor, from a few dozen evaluations,
-    // ranks less reliably (bench:nas: mbconv w16 stacks ranked above conv networks that fit).
+    // Per op, the anchor most like the sandwich's largest that fits: the deepest, then the most
+    // compute. Within one family that is the better-trained network, which the predictor, from a few
+    // dozen evaluations, ranks less reliably (bench:nas: mbconv w16 stacks ranked above conv networks
+    // that fit). Depth first, as the sandwich's largest is chosen: by compute alone a 2-block g1.5
+    // network on 14x14 maps was picked over 5-block ones (20-way: 20% against 75-82% fine-tuned).
     for (const op of space.ops) {
       const ofOp = found.seeds.filter((c) => c.architecture.blocks[0].op === op)
-      if (ofOp.length > 0) add(ofOp.reduce((a, b) => (b.latencyMs > a.latencyMs || (b.latencyMs === a.latencyMs && b.params > a.params) ? b : a)))
+      if (ofOp.length > 0) add(ofOp.reduce((a, b) => (largerAnchor(b, a) ? b : a)))
     }
     const confirmed: Confirmation[] = []
     for (const [i, c] of shortlist.entries()) {
@@ -525,9 +534,9 @@ export class ArchitectureRequests {
   /**
    * The blocks one profiling round measures: those missing from candidates that could still fit the
    * budget (their known blocks alone do not exceed it), whole candidates at a time up to
-   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two anchors with the most known compute (those
-   * confirmation takes: the predictor ranks them low, so by accuracy alone they would never be
-   * profiled), then the most accurate candidates (predicted).
+   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two deepest anchors with the most known compute
+   * (those confirmation takes: the predictor ranks them low, so by accuracy alone they would never
+   * be profiled), then the most accurate candidates (predicted).
    */
   private blocksWorthProfiling(predictor: LatencyPredictor, ids: readonly string[], accuracyOf: (archs: Architecture[]) => number[], budgetMs: number, anchorIds: ReadonlySet<string>): BlockSpec[] {
     const open = ids
@@ -539,7 +548,7 @@ export class ArchitectureRequests {
     for (const op of new Set(open.map((c) => c.arch.blocks[0].op)))
       open
         .filter((c) => anchorIds.has(c.p.id) && c.arch.blocks[0].op === op)
-        .sort((a, b) => b.p.knownBlockSumMs - a.p.knownBlockSumMs)
+        .sort((a, b) => b.arch.blocks.length - a.arch.blocks.length || b.p.knownBlockSumMs - a.p.knownBlockSumMs)
         .slice(0, 2)
         .forEach((c) => first.add(c.p.id))
     const ranked = open.map((c, i) => ({ ...c, accuracy: acc[i] })).sort((a, b) => Number(first.has(b.p.id)) - Number(first.has(a.p.id)) || b.accuracy - a.accuracy)
