@@ -21,6 +21,7 @@ import {
   isFleetnasError,
   parseArchitectureId,
   pollUntil,
+  scaledWidth,
   type Architecture,
   type BlockSpec,
 } from '@fleetnas/shared'
@@ -125,10 +126,20 @@ function networkKey(arch: Architecture): string {
   return architectureBlocks(arch).map(blockKey).join('|')
 }
 
-/** Is anchor `a` larger than `b` as the sandwich's largest is chosen: deeper, then slower (more compute), then more parameters. */
-function largerAnchor(a: Candidate, b: Candidate): boolean {
+/** Channels of a uniform network's blocks (after Global Expansion). */
+const anchorChannels = (a: Architecture) => scaledWidth(a.blocks[0].width, a.g)
+
+/**
+ * Is anchor `a` larger than `b`: deeper, then wider (channels), then slower (a larger kernel or
+ * expansion), then more parameters. Depth and width first: they carry the capacity (Conv4 w16 / w32
+ * / w64 at 20-way: 52 / 74 / 87%), where ordered by latency alone an 8-channel 7x7 stack came
+ * before a 16-channel 3x3 one, and a 2-block g1.5 network before 5-block ones.
+ */
+function largerAnchor(a: { architecture: Architecture; latencyMs: number; params: number }, b: typeof a): boolean {
   const depth = a.architecture.blocks.length - b.architecture.blocks.length
   if (depth !== 0) return depth > 0
+  const width = anchorChannels(a.architecture) - anchorChannels(b.architecture)
+  if (width !== 0) return width > 0
   return a.latencyMs > b.latencyMs || (a.latencyMs === b.latencyMs && a.params > b.params)
 }
 
@@ -424,11 +435,9 @@ export class ArchitectureRequests {
     }
     add(found.best)
     for (const c of [...found.front].sort(byPredicted).slice(0, req.confirm)) add(c)
-    // Per op, the anchor most like the sandwich's largest that fits: the deepest, then the most
-    // compute. Within one family that is the better-trained network, which the predictor, from a few
-    // dozen evaluations, ranks less reliably (bench:nas: mbconv w16 stacks ranked above conv networks
-    // that fit). Depth first, as the sandwich's largest is chosen: by compute alone a 2-block g1.5
-    // network on 14x14 maps was picked over 5-block ones (20-way: 20% against 75-82% fine-tuned).
+    // Per op, the largest anchor that fits (`largerAnchor`: deepest, then widest). Within one family
+    // that is the better-trained network, which the predictor, from a few dozen evaluations, ranks
+    // less reliably (bench:nas: mbconv w16 stacks ranked above conv networks that fit).
     for (const op of space.ops) {
       const ofOp = found.seeds.filter((c) => c.architecture.blocks[0].op === op)
       if (ofOp.length > 0) add(ofOp.reduce((a, b) => (largerAnchor(b, a) ? b : a)))
@@ -534,8 +543,8 @@ export class ArchitectureRequests {
   /**
    * The blocks one profiling round measures: those missing from candidates that could still fit the
    * budget (their known blocks alone do not exceed it), whole candidates at a time up to
-   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two deepest anchors with the most known compute
-   * (those confirmation takes: the predictor ranks them low, so by accuracy alone they would never
+   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two largest anchors (deepest, then widest, then
+   * the most known compute: those confirmation takes: the predictor ranks them low, so by accuracy alone they would never
    * be profiled), then the most accurate candidates (predicted).
    */
   private blocksWorthProfiling(predictor: LatencyPredictor, ids: readonly string[], accuracyOf: (archs: Architecture[]) => number[], budgetMs: number, anchorIds: ReadonlySet<string>): BlockSpec[] {
@@ -548,7 +557,7 @@ export class ArchitectureRequests {
     for (const op of new Set(open.map((c) => c.arch.blocks[0].op)))
       open
         .filter((c) => anchorIds.has(c.p.id) && c.arch.blocks[0].op === op)
-        .sort((a, b) => b.arch.blocks.length - a.arch.blocks.length || b.p.knownBlockSumMs - a.p.knownBlockSumMs)
+        .sort((a, b) => b.arch.blocks.length - a.arch.blocks.length || anchorChannels(b.arch) - anchorChannels(a.arch) || b.p.knownBlockSumMs - a.p.knownBlockSumMs)
         .slice(0, 2)
         .forEach((c) => first.add(c.p.id))
     const ranked = open.map((c, i) => ({ ...c, accuracy: acc[i] })).sort((a, b) => Number(first.has(b.p.id)) - Number(first.has(a.p.id)) || b.accuracy - a.accuracy)
