@@ -132,7 +132,7 @@ const anchorChannels = (a: Architecture) => scaledWidth(a.blocks[0].width, a.g)
 /**
  * Is anchor `a` larger than `b`: deeper, then wider (channels), then slower (a larger kernel or
  * expansion), then more parameters. Depth and width first: they carry the capacity (Conv4 w16 / w32
- * / w64 at 20-way: 52 / 74 / 87%), where ordered by latency alone an 8-channel 7x7 stack came
+ * / w64 at 20-way: 52 / 74 / 87%), where ordered by latency alone an 8-channel 5x5 stack came
  * before a 16-channel 3x3 one, and a 2-block g1.5 network before 5-block ones.
  */
 function largerAnchor(a: { architecture: Architecture; latencyMs: number; params: number }, b: typeof a): boolean {
