@@ -28,7 +28,7 @@ import { tmpdir } from 'node:os'
 import { basename, join } from 'node:path'
 import { Command, InvalidArgumentError } from 'commander'
 import { positiveInt, positiveInts } from './lib/cli-args.ts'
-import { architectureId, conv4Family, type Architecture } from '@fleetnas/shared'
+import { architectureId, conv4Family, RUNTIMES, type Architecture, type RuntimeName as Runtime } from '@fleetnas/shared'
 import { watchRequest } from '../controller/src/cli/commands/arch.ts'
 import { createTaskSampler, type FewShotDataset } from '../controller/src/nas/data/index.ts'
 import { omniglotAbsent, OMNIGLOT_ZIP } from '../controller/src/nas/data/omniglot-location.ts'
@@ -72,12 +72,11 @@ const fractions = (v: string) =>
     return f
   })
 
-type Runtime = 'onnxruntime' | 'tfjs'
-
 const runtimeList = (v: string) =>
   v.split(',').map((r) => {
-    if (r !== 'onnxruntime' && r !== 'tfjs') throw new InvalidArgumentError('onnxruntime, tfjs or both (comma-separated)')
-    return r
+    const runtime = RUNTIMES.find((x) => x === r)
+    if (!runtime) throw new InvalidArgumentError(`${RUNTIMES.join(', ')} (comma-separated)`)
+    return runtime
   })
 
 const baselineKinds = (v: string) =>

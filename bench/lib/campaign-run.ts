@@ -3,6 +3,7 @@
  * ETA, load) and watching the agent process: it fails fast if the agent dies.
  */
 import os from 'node:os'
+import type { RuntimeName } from '@fleetnas/shared'
 import type { ApiClient } from '../../controller/src/cli/api-client.ts'
 import { TERMINAL_CAMPAIGN_STATES, type CampaignView } from '../../controller/src/cli/api-types.ts'
 import type { AgentProcess } from './fleet.ts'
@@ -14,7 +15,7 @@ export interface CampaignRequest {
   deviceId: string
   threads: number
   /** The runtime to measure with (default onnxruntime). */
-  runtime?: 'onnxruntime' | 'tfjs'
+  runtime?: RuntimeName
   sample?: number
   seed?: number
   /** What to measure instead of the default space (blocks, architectures, calibration, ...). */

@@ -130,17 +130,13 @@ function networkKey(arch: Architecture): string {
 const anchorChannels = (a: Architecture) => scaledWidth(a.blocks[0].width, a.g)
 
 /**
- * Is anchor `a` larger than `b`: deeper, then wider (channels), then slower (a larger kernel or
- * expansion), then more parameters. Depth and width first: they carry the capacity (Conv4 w16 / w32
- * / w64 at 20-way: 52 / 74 / 87%), where ordered by latency alone an 8-channel 5x5 stack came
- * before a 16-channel 3x3 one, and a 2-block g1.5 network before 5-block ones.
+ * Orders anchors largest first: deeper, then wider (channels); callers break ties by cost. Depth and
+ * width first: they carry the capacity (Conv4 w16 / w32 / w64 at 20-way: 52 / 74 / 87%), where
+ * ordered by latency alone an 8-channel 5x5 stack came before a 16-channel 3x3 one, and a 2-block
+ * g1.5 network before 5-block ones.
  */
-function largerAnchor(a: { architecture: Architecture; latencyMs: number; params: number }, b: typeof a): boolean {
-  const depth = a.architecture.blocks.length - b.architecture.blocks.length
-  if (depth !== 0) return depth > 0
-  const width = anchorChannels(a.architecture) - anchorChannels(b.architecture)
-  if (width !== 0) return width > 0
-  return a.latencyMs > b.latencyMs || (a.latencyMs === b.latencyMs && a.params > b.params)
+function largerAnchorFirst(a: Architecture, b: Architecture): number {
+  return b.blocks.length - a.blocks.length || anchorChannels(b) - anchorChannels(a)
 }
 
 export type RequestView = StoredRequest<ResolvedArchitectureRequest, RequestProgress, RequestResult>
@@ -435,12 +431,13 @@ export class ArchitectureRequests {
     }
     add(found.best)
     for (const c of [...found.front].sort(byPredicted).slice(0, req.confirm)) add(c)
-    // Per op, the largest anchor that fits (`largerAnchor`: deepest, then widest). Within one family
+    // Per op, the largest anchor that fits (deepest, then widest, then the most latency). Within one family
     // that is the better-trained network, which the predictor, from a few dozen evaluations, ranks
     // less reliably (bench:nas: mbconv w16 stacks ranked above conv networks that fit).
     for (const op of space.ops) {
       const ofOp = found.seeds.filter((c) => c.architecture.blocks[0].op === op)
-      if (ofOp.length > 0) add(ofOp.reduce((a, b) => (largerAnchor(b, a) ? b : a)))
+      const [largest] = ofOp.sort((a, b) => largerAnchorFirst(a.architecture, b.architecture) || b.latencyMs - a.latencyMs || b.params - a.params)
+      if (largest) add(largest)
     }
     const confirmed: Confirmation[] = []
     for (const [i, c] of shortlist.entries()) {
@@ -543,9 +540,9 @@ export class ArchitectureRequests {
   /**
    * The blocks one profiling round measures: those missing from candidates that could still fit the
    * budget (their known blocks alone do not exceed it), whole candidates at a time up to
-   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two largest anchors (deepest, then widest, then
-   * the most known compute: those confirmation takes: the predictor ranks them low, so by accuracy alone they would never
-   * be profiled), then the most accurate candidates (predicted).
+   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two largest anchors (in the order confirmation
+   * takes them, then the most known compute; the predictor ranks them low, so by accuracy alone they
+   * would never be profiled), then the most accurate candidates (predicted).
    */
   private blocksWorthProfiling(predictor: LatencyPredictor, ids: readonly string[], accuracyOf: (archs: Architecture[]) => number[], budgetMs: number, anchorIds: ReadonlySet<string>): BlockSpec[] {
     const open = ids
@@ -557,7 +554,7 @@ export class ArchitectureRequests {
     for (const op of new Set(open.map((c) => c.arch.blocks[0].op)))
       open
         .filter((c) => anchorIds.has(c.p.id) && c.arch.blocks[0].op === op)
-        .sort((a, b) => b.arch.blocks.length - a.arch.blocks.length || anchorChannels(b.arch) - anchorChannels(a.arch) || b.p.knownBlockSumMs - a.p.knownBlockSumMs)
+        .sort((a, b) => largerAnchorFirst(a.arch, b.arch) || b.p.knownBlockSumMs - a.p.knownBlockSumMs)
         .slice(0, 2)
         .forEach((c) => first.add(c.p.id))
     const ranked = open.map((c, i) => ({ ...c, accuracy: acc[i] })).sort((a, b) => Number(first.has(b.p.id)) - Number(first.has(a.p.id)) || b.accuracy - a.accuracy)

@@ -90,7 +90,7 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
     const sandwich = new SandwichSampler(ck.space, ck.config)
     const rng = createRng(`predictor/${task.way}/${task.shot}`)
     const ends = ck.space.ops.flatMap((op) => [sandwich.largest(op), sandwich.smallest(op)])
-    const quarter = Math.max(0, Math.round(n / 4))
+    const quarter = Math.round(n / 4)
     const uniform = sandwich.sampleUniformWithinCap(rng, quarter)
     const neighbours = sandwich.sampleNeighboursWithinCap(rng, uniform, quarter, (a) => mutate(a, rng, { prob: NEIGHBOUR_MUTATION, space: ck.space }))
     const taken = new Set([...ends, ...uniform, ...neighbours].map(architectureId))
