@@ -63,6 +63,8 @@ interface Options {
   seed: number
   json?: string
   timeoutMin: number
+  rounds?: number
+  minTimeMs?: number
 }
 
 
@@ -76,6 +78,8 @@ function parseOptions(argv: string[]): Options {
     .option('--calibration <n>', 'of --archs, how many are measured whole to fit the model', positiveInt, 150)
     .option('--seed <n>', 'calibration seed', positiveInt, 1)
     .option('--json <file>', 'also write figures, predictions and LUTs to this JSON file')
+    .option('--rounds <n>', "measurement rounds per target (the campaign's settings.rounds; default the agent's)", positiveInt)
+    .option('--min-time-ms <ms>', "timed milliseconds per target (the campaign's settings.minTimeMs; default the agent's)", positiveInt)
     .option('--timeout-min <m>', 'give up on a campaign after this many minutes', positiveInt, 120)
   cmd.parse(argv)
   const o = cmd.opts<Options>()
@@ -168,7 +172,8 @@ async function main(): Promise<void> {
     const timeoutMs = opts.timeoutMin * 60_000
     const dbFile = fleet.controller.store.file
     for (const threads of opts.threads) {
-      const run = (name: string, body: Record<string, unknown>) => runCampaign(api, agent, { name, deviceId: device.id, threads, body }, progress, timeoutMs)
+      const settings = { ...(opts.rounds ? { rounds: opts.rounds } : {}), ...(opts.minTimeMs ? { minTimeMs: opts.minTimeMs } : {}) }
+      const run = (name: string, body: Record<string, unknown>) => runCampaign(api, agent, { name, deviceId: device.id, threads, body: { ...body, settings } }, progress, timeoutMs)
       const calibrationIds = lutArchs.slice(0, opts.calibration).map(architectureId)
       const profiling = await run(`t${threads}-profile`, { blocks: [...specs.values()], architectures: [...calibrationIds, ...checkIds], architectureBlocks: false })
       const remeasure = await run(`t${threads}-remeasure`, { architectures: checkIds, architectureBlocks: false })

@@ -20,7 +20,7 @@ import { metaTrain } from '../nas/maml/meta-train.ts'
 import { withWay } from '../nas/maml/with-way.ts'
 import { mutate } from '../nas/search/operators.ts'
 import { accuracyPredictorFromJson, fitAccuracyPredictor, type AccuracyPredictor, type AccuracySample } from '../nas/search/accuracy-predictor.ts'
-import { evaluateSubnet, loadSupernetCheckpoint, SandwichSampler, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
+import { evaluateSubnet, loadSupernetCheckpoint, NEIGHBOUR_MUTATION, SandwichSampler, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
 import { SUBNET_OPTIMIZATION } from '../nas/supernet/sessions.ts'
 import { openChosenDataset, readRunRecord, type DatasetChoice } from '../nas/maml/run-record.ts'
 import type { AccuracySource, FewShotTask, MeasuredAccuracy } from './accuracy-source.ts'
@@ -36,9 +36,6 @@ export interface SupernetSourceOptions {
   threads?: number
   log?: Logger
 }
-
-/** Per-gene redraw chance for a uniform network's neighbour: about one gene of the ~20 a 4-block network has. */
-const NEIGHBOUR_MUTATION = 0.06
 
 const evalSplit = (dataset: FewShotDataset, way: number): Split => (dataset.describe().splits.val.classes >= way ? 'val' : 'train')
 

@@ -365,6 +365,7 @@ export function buildProgram(): Command {
     .option('--seed <n>', 'seed of initialisation, sub-network draws and task sampling (default 1)', int('--seed'))
     .option('--compute-cap <x>', "training sub-networks' MACs and activations at most this many times Conv4's; 0 = no cap (default 1.5)", num('--compute-cap'))
     .option('--random-reuse <n>', 'iterations each random sub-network is kept for (default 10)', int('--random-reuse'))
+    .option('--near-uniform <share>', 'share (0-1) of random sub-networks drawn a mutation from a uniform network, where searches look (default 0)', num('--near-uniform'))
     .option('--threads <n>', 'threads (above 1: tasks in worker threads)', int('--threads'), 1)
     .requiredOption('--out <file>', 'checkpoint file (written every --checkpoint-every iterations and at the end)')
     .option('--resume [file]', 'continue a run: the one at --out, or the one in <file> (written to --out)')

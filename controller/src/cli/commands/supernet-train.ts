@@ -41,6 +41,7 @@ export interface SupernetTrainCommandOptions {
   seed?: number
   computeCap?: number
   randomReuse?: number
+  nearUniform?: number
   threads?: number
   out: string
   /** true: continue the run at --out; a path: continue that run, writing to --out. */
@@ -149,6 +150,7 @@ export async function supernetTrainCommand(o: SupernetTrainCommandOptions, io: S
       seed: o.seed,
       computeCap: o.computeCap,
       randomReuse: o.randomReuse,
+      nearUniform: o.nearUniform,
       threads: o.threads ?? 1,
       resumeFrom: from,
       checkpoint: { path: out, every: o.checkpointEvery ?? 100 },

@@ -20,9 +20,11 @@ export interface SupernetConfig extends MamlConfig {
   computeCap: number
   /** Meta-iterations each random sub-network is kept for (its sessions are compiled once for them all). */
   randomReuse: number
+  /** Share (0-1) of the random sub-networks drawn a mutation from a uniform network (sandwich.ts). */
+  nearUniform: number
 }
 
-export const SUPERNET_DEFAULTS = { computeCap: 1.5, randomReuse: 10 } as const
+export const SUPERNET_DEFAULTS = { computeCap: 1.5, randomReuse: 10, nearUniform: 0 } as const
 
 export type SupernetConfigInput = Partial<SupernetConfig> & Pick<SupernetConfig, 'way' | 'shot' | 'query' | 'iterations'>
 
@@ -38,9 +40,11 @@ export function resolveSupernetConfig(c: SupernetConfigInput): SupernetConfig {
   if ((c.zeroHead as boolean | undefined) === false) problems.push('zeroHead cannot be false: a supernet has no shared head weights')
   const computeCap = c.computeCap ?? SUPERNET_DEFAULTS.computeCap
   const randomReuse = c.randomReuse ?? SUPERNET_DEFAULTS.randomReuse
+  const nearUniform = c.nearUniform ?? SUPERNET_DEFAULTS.nearUniform
   if (!(computeCap >= 0 && Number.isFinite(computeCap))) problems.push(`computeCap must be a finite number >= 0 (0 = no cap), got ${computeCap}`)
   if (!Number.isInteger(randomReuse) || randomReuse < 1) problems.push(`randomReuse must be an integer >= 1, got ${randomReuse}`)
+  if (!(nearUniform >= 0 && nearUniform <= 1)) problems.push(`nearUniform must be a share between 0 and 1, got ${nearUniform}`)
   if (c.metaBatch !== undefined && c.metaBatch < 2) problems.push(`metaBatch must be >= 2 (the largest and the smallest sub-network), got ${c.metaBatch}`)
   if (problems.length > 0 || !maml) throw SupernetConfigInvalid(problems)
-  return { ...maml, zeroHead: true, computeCap, randomReuse }
+  return { ...maml, zeroHead: true, computeCap, randomReuse, nearUniform }
 }

@@ -89,7 +89,7 @@ export interface SupernetTrainOptions extends Partial<Omit<SupernetConfig, 'way'
 
 type SubnetTask = NetworkTask & { queryY: Int32Array; plan: SubnetPlan; role: SubnetRole }
 
-const CONFIG_KEYS = ['way', 'shot', 'query', 'iterations', 'innerSteps', 'innerLr', 'metaBatch', 'outerLr', 'seed', 'computeCap', 'randomReuse', 'evalSteps'] as const
+const CONFIG_KEYS = ['way', 'shot', 'query', 'iterations', 'innerSteps', 'innerLr', 'metaBatch', 'outerLr', 'seed', 'computeCap', 'randomReuse', 'nearUniform', 'evalSteps'] as const
 
 /** Options given explicitly win; a resumed run takes the rest from its checkpoint, a new one from defaults. */
 function configFor(opts: SupernetTrainOptions, from?: SupernetCheckpoint): SupernetConfig {

@@ -113,3 +113,38 @@ t.test('sampleNeighboursWithinCap: one step from a given network, within the cap
   }
   t.same(s.sampleNeighboursWithinCap(createRng('n'), [], 5, step), [], 'nothing to step from: none')
 })
+
+t.test('nearUniform: that share of random sub-networks lies a few genes from a uniform network; 0 draws as before', async (t) => {
+  const opts = { computeCap: 1.5, randomReuse: 1, seed: 3, metaBatch: 4 }
+  const plain = new SandwichSampler(space, opts)
+  const none = new SandwichSampler(space, { ...opts, nearUniform: 0 })
+  const near = new SandwichSampler(space, { ...opts, nearUniform: 1 })
+  const iterations = Array.from({ length: 40 }, (_, i) => i)
+  t.same(
+    iterations.map((i) => none.draws(i).map((d) => d.id)),
+    iterations.map((i) => plain.draws(i).map((d) => d.id)),
+    'share 0 draws what a run from before the option drew (a resumed run continues unchanged)',
+  )
+  // Genes apart from the nearest uniform network: g, depth, and each block's op, kernel, width, expansion.
+  const uniform = plain.uniformWithinCap()
+  const blockGenes = (b: (typeof uniform)[number]['blocks'][number]) => [b.op, b.kernel, b.width, b.expand ?? 0]
+  const distance = (a: (typeof uniform)[number]) =>
+    Math.min(
+      ...uniform.map((u) => {
+        let d = (u.g === a.g ? 0 : 1) + Math.abs(u.blocks.length - a.blocks.length)
+        for (let j = 0; j < Math.min(u.blocks.length, a.blocks.length); j++) {
+          const [x, y] = [blockGenes(u.blocks[j]), blockGenes(a.blocks[j])]
+          d += x.filter((v, k) => v !== y[k]).length
+        }
+        return d
+      }),
+    )
+  const randoms = (s: SandwichSampler) => iterations.flatMap((i) => s.draws(i).slice(2).map((d) => d.arch))
+  const nearDraws = randoms(near)
+  t.ok(nearDraws.every((a) => near.withinCap(a)), 'all within the cap')
+  const close = (xs: typeof nearDraws) => xs.filter((a) => distance(a) <= 2).length / xs.length
+  t.ok(close(nearDraws) >= 0.9, `${(close(nearDraws) * 100).toFixed(0)}% of near-uniform draws within 2 genes of a uniform network`)
+  t.ok(close(randoms(plain)) <= 0.3, `against ${(close(randoms(plain)) * 100).toFixed(0)}% of draws from the whole space`)
+  t.ok(new Set(nearDraws.map(architectureId)).size >= nearDraws.length / 2, 'and they vary')
+  t.throws(() => resolveSupernetConfig({ way: 5, shot: 1, query: 1, iterations: 1, nearUniform: 1.5 }), { code: 'FLEETNAS_ERR_SUPERNET_CONFIG' })
+})

@@ -6,9 +6,13 @@
  *     width and expansion, max-pooling while the map allows it: Conv4's pattern), of those the
  *     heaviest (MACs plus activations, each relative to Conv4's; compute-cap.ts);
  *   - smallest(op): the lightest uniform one (fewest blocks, smallest g, width, kernel, expansion);
- *   - random: uniform members of the space (shared's sampleArchitecture) within the cap, each kept
- *     for `randomReuse` iterations (staggered, so one slot changes at a time) because compiling a
- *     new sub-network's sessions costs several tasks' time.
+ *   - random: members of the space within the cap, each kept for `randomReuse` iterations
+ *     (staggered, so one slot changes at a time) because compiling a new sub-network's sessions
+ *     costs several tasks' time. A `nearUniform` share of them are a uniform network a mutation
+ *     away (NEIGHBOUR_MUTATION), the rest drawn uniformly (shared's sampleArchitecture): searches
+ *     start from the uniform networks and spend their generations a few mutations from them, a
+ *     region that random mixes of the whole space (each trained for 10 of thousands of
+ *     iterations) leave untrained.
  * The op of the largest and smallest rotates with the iteration, so every op's full slices train.
  * Every draw derives from (seed, iteration), so a resumed run draws what the uninterrupted one did.
  */
@@ -24,6 +28,7 @@ import {
   type Rng,
   type SearchSpace,
 } from '@fleetnas/shared'
+import { mutate } from '../search/operators.ts'
 import { conv4Architecture, trainingCost, type TrainingCost } from './compute-cap.ts'
 import { SupernetConfigInvalid } from './errors.ts'
 
@@ -41,7 +46,12 @@ export interface SandwichOptions {
   randomReuse: number
   seed: number
   metaBatch: number
+  /** Share (0-1) of random sub-networks drawn a mutation away from a uniform network; 0 draws them all uniformly from the space. */
+  nearUniform?: number
 }
+
+/** Per-gene redraw chance for a uniform network's neighbour: about one gene of the ~20 a 4-block network has. */
+export const NEIGHBOUR_MUTATION = 0.06
 
 /** Random draws tried for one sub-network within the cap before giving up. */
 const MAX_DRAWS = 1000
@@ -52,6 +62,7 @@ export class SandwichSampler {
   private readonly largestByOp = new Map<BlockOp, Architecture>()
   private readonly smallestByOp = new Map<BlockOp, Architecture>()
   private readonly randomBySlot = new Map<number, { epoch: number; arch: Architecture }>()
+  private uniformCache: Architecture[] | undefined
 
   constructor(
     readonly space: SearchSpace,
@@ -111,8 +122,11 @@ export class SandwichSampler {
     const kept = this.randomBySlot.get(slot)
     if (kept?.epoch === epoch) return kept.arch
     const rng = createRng(`${this.opts.seed}:subnet:${slot}:${epoch}`)
+    // No draw for the share when it is 0: runs from before it existed resume with the same sub-networks.
+    const near = (this.opts.nearUniform ?? 0) > 0 && rng.next() < this.opts.nearUniform!
+    const uniform = near ? (this.uniformCache ??= this.uniformWithinCap()) : []
     for (let i = 0; i < MAX_DRAWS; i++) {
-      const arch = sampleArchitecture(rng, this.space)
+      const arch = near ? mutate(rng.pick(uniform), rng, { prob: NEIGHBOUR_MUTATION, space: this.space }) : sampleArchitecture(rng, this.space)
       if (this.withinCap(arch)) {
         this.randomBySlot.set(slot, { epoch, arch })
         return arch
