@@ -65,6 +65,7 @@ interface Options {
   timeoutMin: number
   rounds?: number
   minTimeMs?: number
+  passes?: number
 }
 
 
@@ -80,6 +81,7 @@ function parseOptions(argv: string[]): Options {
     .option('--json <file>', 'also write figures, predictions and LUTs to this JSON file')
     .option('--rounds <n>', "measurement rounds per target (the campaign's settings.rounds; default the agent's)", positiveInt)
     .option('--min-time-ms <ms>', "timed milliseconds per target (the campaign's settings.minTimeMs; default the agent's)", positiveInt)
+    .option('--passes <n>', "windows each target is timed in, pooled (the campaign's settings.passes; default the agent's)", positiveInt)
     .option('--timeout-min <m>', 'give up on a campaign after this many minutes', positiveInt, 120)
   cmd.parse(argv)
   const o = cmd.opts<Options>()
@@ -172,7 +174,7 @@ async function main(): Promise<void> {
     const timeoutMs = opts.timeoutMin * 60_000
     const dbFile = fleet.controller.store.file
     for (const threads of opts.threads) {
-      const settings = { ...(opts.rounds ? { rounds: opts.rounds } : {}), ...(opts.minTimeMs ? { minTimeMs: opts.minTimeMs } : {}) }
+      const settings = { ...(opts.rounds ? { rounds: opts.rounds } : {}), ...(opts.minTimeMs ? { minTimeMs: opts.minTimeMs } : {}), ...(opts.passes ? { passes: opts.passes } : {}) }
       const run = (name: string, body: Record<string, unknown>) => runCampaign(api, agent, { name, deviceId: device.id, threads, body: { ...body, settings } }, progress, timeoutMs)
       const calibrationIds = lutArchs.slice(0, opts.calibration).map(architectureId)
       const profiling = await run(`t${threads}-profile`, { blocks: [...specs.values()], architectures: [...calibrationIds, ...checkIds], architectureBlocks: false })

@@ -10,6 +10,7 @@ import t from 'tap'
 import { writeFileSync } from 'node:fs'
 import { architectureBlocks, architectureId, blockKey, calibrationArchitectures, CONV4 } from '@fleetnas/shared'
 import { startController } from '../controller/src/index.ts'
+import Database from 'better-sqlite3'
 import { ApiClient } from '../controller/src/cli/api-client.ts'
 import { runCli, spawnAgent, tempDir, waitOnline } from './helpers/fleet.ts'
 
@@ -56,8 +57,14 @@ t.test('calibrate, fit, predict, refuse to guess, profile, predict again', async
 
   const file = `${dir.path}/archs.txt`
   writeFileSync(file, `# the manual baseline\n${conv4}\n`)
-  const profile = await runCli(['campaign', 'create', '--name', 'conv4', '--architectures', file, '--device', 'lat-1', ...FAST, '--watch'], env)
+  // Two passes: each target timed in two windows, its measurement pooling both passes' 3 rounds.
+  const profile = await runCli(['campaign', 'create', '--name', 'conv4', '--architectures', file, '--device', 'lat-1', ...FAST, '--passes', '2', '--watch'], env)
   t.equal(profile.code, 0, profile.code === 0 ? 'Conv4 profiled' : profile.stderr)
+  const db = new Database(controller.store.file, { readonly: true })
+  const rounds = db.prepare<[], { kind: string; rounds: number }>(`SELECT DISTINCT m.kind, m.rounds FROM measurements m JOIN campaigns c ON c.id = m.campaign_id WHERE c.name = 'conv4' AND m.kind IN ('block', 'architecture')`).all()
+  db.close()
+  t.same(rounds.map((r) => r.rounds), rounds.map(() => 6), `--passes 2 reached the agent: blocks and Conv4 measured in ${rounds.map((r) => `${r.kind} ${r.rounds}`).join(', ')} rounds`)
+  t.ok(rounds.length === 2, 'both kinds measured')
   const predicted = await runCli(['latency', 'predict', conv4, '--profile', 'x86-64', '--json'], env)
   t.equal(predicted.code, 0, predicted.stderr)
   const [p] = JSON.parse(predicted.stdout)

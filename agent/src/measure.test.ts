@@ -281,3 +281,44 @@ t.test('planWindows: every target once, one input shape per window where possibl
   t.same(planWindows(all, 12, 'job-1'), windows, 'deterministic by seed')
   t.not(planWindows(all, 12, 'job-2').map((w) => w[0].key).join(), windows.map((w) => w[0].key).join(), 'another seed, another order')
 })
+
+t.test('passes: each target timed in that many windows, its rounds pooled; the interval spans a slow spell', async (t) => {
+  // A block's second preparation (its second pass) runs 4 us slower: host noise in a spell longer than a window.
+  const gross = (reading: number) => 0.02 + 0.004 * reading
+  const run = async (passes: number, keys: string[], window = 4) => {
+    const prepared = new Map<string, number>()
+    const runner = scriptedRunner((key, reading) => (key.startsWith('empty') ? () => 0.002 : () => gross(reading)), prepared)
+    const ms: Measurement[] = []
+    const progress: number[] = []
+    await measureTargets({
+      runner,
+      settings: { ...FAST, warmupMs: 0, minTimeMs: 0, maxCv: 0.5, referenceEvery: 0, passes },
+      targets: targets(keys),
+      window,
+      onMeasurement: (m) => void ms.push(m),
+      onProgress: (done) => void progress.push(done),
+    })
+    return { blocks: ms.filter((m) => m.kind === 'block'), prepared, progress }
+  }
+  const one = await run(1, KEYS.slice(0, 3))
+  for (const m of one.blocks) t.same([m.ciLowMs, m.medianMs, m.ciHighMs, m.rounds], [0.018, 0.018, 0.018, 3], `one pass: ${m.key} sees one spell and is sure of it`)
+  const two = await run(2, KEYS.slice(0, 3))
+  t.same(
+    [...two.prepared].filter(([k]) => !k.startsWith('empty')).map(([, n]) => n),
+    [2, 2, 2],
+    'two passes: every target prepared twice',
+  )
+  for (const m of two.blocks) {
+    t.equal(m.rounds, 6, `${m.key}: both passes' rounds in one measurement`)
+    t.ok(m.samples >= FAST.minRuns, `${m.key}: ${m.samples} runs in all (a passes-th each)`)
+    t.ok(m.medianMs > 0.018 && m.medianMs < 0.022, `${m.key}: median ${m.medianMs} between the spells`)
+    t.ok(m.ciLowMs! <= 0.018 && m.ciHighMs! >= 0.022, `${m.key}: interval [${m.ciLowMs}, ${m.ciHighMs}] covers both`)
+    t.equal(m.overheadMs, 0.002)
+  }
+  // More windows than a group holds: groups are measured (and reported) one after the other.
+  const many = Array.from({ length: 60 }, (_, i) => `conv-k3-s1-i7x7x8-o7x7x${8 + i}-bn-relu`)
+  const big = await run(2, many, 2)
+  t.same(big.blocks.map((m) => m.key).sort(), [...many].sort(), 'every target reported once')
+  t.ok([...big.prepared].filter(([k]) => !k.startsWith('empty')).every(([, n]) => n === 2), 'each prepared once per pass')
+  t.ok(big.progress.length >= 3 && big.progress.at(-1) === 60, `progress by group: ${big.progress.join(', ')}`)
+})

@@ -6,6 +6,9 @@
  * - each target warmed up by count and by time;
  * - timed runs spread over `rounds` interleaved rounds (round-robin across the window) until both
  *   minRuns and minTimeMs are reached, capped by maxRuns; a burst of load hits one round only;
+ * - with `passes` above 1, each target timed that many times in differently planned windows half a
+ *   minute or more apart (a passes-th of the runs each), all rounds pooled into one measurement:
+ *   host noise also comes in spells that every round of one window shares;
  * - statistics once, in stats.ts (median of round medians with its 95% bootstrap interval, p10,
  *   p90, mean, std, cv);
  * - the empty graph of each input shape in a window timed in the same rounds as its targets
@@ -23,7 +26,7 @@ import { createRng, emptyKey, parseBlockKey, type Measurement, type MeasureSetti
 import type { Environment, EnvironmentReader } from './environment.ts'
 import { MeasureCanceled } from './errors.ts'
 import type { MeasureTarget, PreparedTarget, Runner } from './runners/runner.ts'
-import { summarizeTimings, type TimingStats } from './stats.ts'
+import { median, summarizeTimings, type TimingStats } from './stats.ts'
 
 /** A 3.6 MMAC conv (DESIGN's example key): long enough to be stable, short enough to repeat. */
 export const REFERENCE_BLOCK_KEY = 'conv-k3-s1-i28x28x16-o28x28x32-bn-relu'
@@ -214,6 +217,39 @@ interface WindowResult {
   after: Environment
 }
 
+/** One target's raw timing in one window, with that window's empty-graph median for its shape. */
+interface WindowTiming {
+  target: MeasureTarget
+  samples: TimedSamples
+  overheadMs: number
+  before: Environment
+  after: Environment
+}
+
+/** A target's windows (one per pass) as one reading: every round pooled, the overheads' median subtracted. */
+function pooled(timings: readonly WindowTiming[]): WindowResult {
+  const overheadMs = median(timings.map((t) => t.overheadMs))
+  const st = summarizeTimings(
+    timings.flatMap((t) => t.samples.rounds),
+    overheadMs,
+  )
+  const runs = timings.reduce((n, t) => n + t.samples.rounds.reduce((m, r) => m + r.length, 0) * t.samples.batch, 0)
+  return { target: timings[0].target, stats: { ...st, samples: runs }, overheadMs, before: timings[0].before, after: timings[timings.length - 1].after }
+}
+
+/**
+ * Windows measured in passes go in groups long enough (about half a minute of timing at one
+ * thread) for a target's passes to fall in different spells of host noise; one pass: a group is
+ * one window, so results and progress come window by window as before.
+ */
+export const WINDOWS_PER_GROUP = 24
+function groupWindows<T>(windows: T[], passes: number): T[][] {
+  const size = passes === 1 ? 1 : WINDOWS_PER_GROUP
+  const groups: T[][] = []
+  for (let i = 0; i < windows.length; i += size) groups.push(windows.slice(i, i + size))
+  return groups
+}
+
 export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureLoopResult> {
   const { runner, settings, signal } = opts
   const windowSize = Math.max(2, opts.window ?? DEFAULT_WINDOW)
@@ -254,8 +290,9 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
    * Times the targets together with the empty graph of each of their input shapes, in the same
    * interleaved rounds: the overhead subtracted from a target was measured under the same
    * conditions (load, frequency, cache) as the target itself. The empty graphs are reported too.
+   * Returns raw samples; `pooled` turns a target's passes into one reading.
    */
-  const measureWindow = async (targets: MeasureTarget[]): Promise<WindowResult[]> => {
+  const timeWindow = async (targets: MeasureTarget[], s: MeasureSettings): Promise<WindowTiming[]> => {
     const preps: PreparedTarget[] = []
     const empties = new Map<string, { target: MeasureTarget; prep: PreparedTarget }>()
     try {
@@ -270,22 +307,46 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
       checkAbort(signal)
       const emptyList = [...empties.values()]
       const before = await readEnv()
-      const samples = await timeInterleaved([...preps, ...emptyList.map((e) => e.prep)], settings, signal)
+      const samples = await timeInterleaved([...preps, ...emptyList.map((e) => e.prep)], s, signal)
       const after = await readEnv()
       const overhead = new Map<string, number>()
       for (const [j, e] of emptyList.entries()) {
         const st = statsOf(samples[preps.length + j], 0)
         overhead.set(dimsKey(e.prep.inputDims), st.medianMs)
-        await emit(e.target, 'empty', st, st.cv > settings.maxCv, undefined, before, after)
+        await emit(e.target, 'empty', st, st.cv > s.maxCv, undefined, before, after)
       }
-      return targets.map((target, i) => {
-        const overheadMs = overhead.get(dimsKey(preps[i].inputDims))!
-        return { target, stats: statsOf(samples[i], overheadMs), overheadMs, before, after }
-      })
+      return targets.map((target, i) => ({ target, samples: samples[i], overheadMs: overhead.get(dimsKey(preps[i].inputDims))!, before, after }))
     } finally {
       for (const p of preps) await p.release()
       for (const e of empties.values()) await e.prep.release()
     }
+  }
+
+  /**
+   * Measures `targets` in `passes` passes over their windows (each pass's windows planned anew, so
+   * a target meets other company at another time) and pools each target's rounds into one reading;
+   * its overhead is the median of its windows' empty-graph medians. Nothing is returned, or
+   * reported, until the last pass: a partly measured group is dropped like a partly measured window.
+   */
+  const passes = Math.max(1, settings.passes ?? 1)
+  const perPass: MeasureSettings =
+    passes === 1
+      ? settings
+      : { ...settings, minRuns: Math.ceil(settings.minRuns / passes), minTimeMs: settings.minTimeMs / passes, maxRuns: Math.max(1, Math.ceil(settings.maxRuns / passes)) }
+  const measureGroup = async (windows: MeasureTarget[][], groupSeed: string): Promise<WindowResult[]> => {
+    const timings = new Map<string, WindowTiming[]>()
+    const targets = windows.flat()
+    for (let pass = 0; pass < passes; pass++) {
+      for (const window of pass === 0 ? windows : planWindows(targets, windowSize, `${groupSeed}/pass${pass}`)) {
+        checkAbort(signal)
+        for (const t of await timeWindow(window, perPass)) {
+          const list = timings.get(t.target.key)
+          if (list) list.push(t)
+          else timings.set(t.target.key, [t])
+        }
+      }
+    }
+    return targets.map((target) => pooled(timings.get(target.key)!))
   }
 
   const reference = (() => {
@@ -295,7 +356,7 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
   })()
   const measureReference = async () => {
     if (!reference) return
-    const [r] = await measureWindow([reference.target])
+    const [r] = (await timeWindow([reference.target], settings)).map((t) => pooled([t]))
     reference.first ||= r.stats.medianMs
     reference.last = r.stats.medianMs
     await emit(r.target, 'reference', r.stats, r.stats.cv > settings.maxCv, r.overheadMs, r.before, r.after)
@@ -333,9 +394,8 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
   const isNoisy = (r: WindowResult) => r.stats.cv > settings.maxCv
   const deferred = new Map<string, WindowResult>()
   opts.onProgress?.(0, total)
-  for (const window of planWindows(opts.targets, windowSize, seed)) {
-    checkAbort(signal)
-    const results = await measureWindow(window)
+  for (const [g, group] of groupWindows(planWindows(opts.targets, windowSize, seed), passes).entries()) {
+    const results = await measureGroup(group, `${seed}/${g}`)
     let emitted = 0
     for (const r of results) {
       if (isNoisy(r) || isBelowOverhead(r.stats)) {
@@ -347,9 +407,8 @@ export async function measureTargets(opts: MeasureLoopOptions): Promise<MeasureL
     }
     if (emitted > 0) await afterTargets(emitted)
   }
-  for (const window of planWindows([...deferred.values()].map((r) => r.target), windowSize, `${seed}/again`)) {
-    checkAbort(signal)
-    const results = await measureWindow(window)
+  for (const [g, group] of groupWindows(planWindows([...deferred.values()].map((r) => r.target), windowSize, `${seed}/again`), passes).entries()) {
+    const results = await measureGroup(group, `${seed}/again/${g}`)
     for (const again of results) {
       const r = betterReading(deferred.get(again.target.key)!, again)
       if (isNoisy(r)) noisyCount++

@@ -31,6 +31,7 @@ const measureOptions = (cmd: Command, about = '') =>
     .option('--min-runs <n>', 'minimum timed runs per block', int('--min-runs'))
     .option('--min-time-ms <ms>', 'minimum timed duration per block', num('--min-time-ms'))
     .option('--max-cv <cv>', 'CV above which a block is re-measured (0.05 = 5%)', num('--max-cv'))
+    .option('--passes <n>', 'time each block in this many windows half a minute or more apart, pooled (steadier medians, honest intervals; default 1)', int('--passes'))
 
 const client = (o: { api?: string; token?: string }) => new ApiClient({ api: o.api, token: o.token })
 const print = (s: string) => process.stdout.write(`${s}\n`)

@@ -78,6 +78,13 @@ export const MeasureSettingsSchema = Type.Object({
   maxCv: Type.Number({ minimum: 0, maximum: 10 }),
   /** Re-measure the reference block after every this many blocks (drift detection). */
   referenceEvery: Type.Integer({ minimum: 0, maximum: 100000 }),
+  /**
+   * Each target is timed in this many windows at different times of the job (each with `rounds`
+   * rounds and a passes-th of minRuns, minTimeMs and maxRuns), and its measurement pools them all:
+   * the host's noise comes in spells of tens of seconds that one window's rounds share.
+   * Absent (older controllers): 1.
+   */
+  passes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10 })),
 })
 export type MeasureSettings = Static<typeof MeasureSettingsSchema>
 
@@ -91,6 +98,7 @@ export const DEFAULT_MEASURE_SETTINGS: MeasureSettings = {
   rounds: 3,
   maxCv: 0.05,
   referenceEvery: 50,
+  passes: 1,
 }
 
 export const JobMessageSchema = Type.Object({

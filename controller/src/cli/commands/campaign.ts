@@ -25,6 +25,7 @@ export interface CreateCampaignOptions {
   minRuns?: number
   minTimeMs?: number
   maxCv?: number
+  passes?: number
   timeoutMs?: number
   retries?: number
 }
@@ -116,15 +117,17 @@ export interface MeasureSettingsOptions {
   minRuns?: number
   minTimeMs?: number
   maxCv?: number
+  passes?: number
 }
 
-/** The measurement settings a command's --warmup-runs, --min-runs, --min-time-ms and --max-cv give, if any. */
+/** The measurement settings a command's --warmup-runs, --min-runs, --min-time-ms, --max-cv and --passes give, if any. */
 export function measureSettingsOf(o: MeasureSettingsOptions): Record<string, number> | undefined {
   const settings: Record<string, number> = {}
   if (o.warmupRuns !== undefined) settings.warmupRuns = o.warmupRuns
   if (o.minRuns !== undefined) settings.minRuns = o.minRuns
   if (o.minTimeMs !== undefined) settings.minTimeMs = o.minTimeMs
   if (o.maxCv !== undefined) settings.maxCv = o.maxCv
+  if (o.passes !== undefined) settings.passes = o.passes
   return Object.keys(settings).length > 0 ? settings : undefined
 }
 
