@@ -21,6 +21,7 @@ import {
   isFleetnasError,
   parseArchitectureId,
   pollUntil,
+  scaledWidth,
   type Architecture,
   type BlockSpec,
 } from '@fleetnas/shared'
@@ -32,7 +33,6 @@ import type { LatencyModels, LatencyPredictor } from '../latency/service.ts'
 import { heldOutErrorQuantile } from '../latency/fit.ts'
 import { evolutionSearch, type Candidate, type SearchResult } from '../nas/search/evolution.ts'
 import { spaceOperators } from '../nas/search/operators.ts'
-import { anchorsByOrder } from './anchors.ts'
 import {
   ArchLutIncomplete,
   ArchNoFeasible,
@@ -126,6 +126,18 @@ function networkKey(arch: Architecture): string {
   return architectureBlocks(arch).map(blockKey).join('|')
 }
 
+/** Channels of a uniform network's blocks (after Global Expansion). */
+const anchorChannels = (a: Architecture) => scaledWidth(a.blocks[0].width, a.g)
+
+/**
+ * Orders anchors largest first: deeper, then wider (channels); callers break ties by cost. Depth and
+ * width first: they carry the capacity (Conv4 w16 / w32 / w64 at 20-way: 52 / 74 / 87%), where
+ * ordered by latency alone an 8-channel 5x5 stack came before a 16-channel 3x3 one, and a 2-block
+ * g1.5 network before 5-block ones.
+ */
+function largerAnchorFirst(a: Architecture, b: Architecture): number {
+  return b.blocks.length - a.blocks.length || anchorChannels(b) - anchorChannels(a)
+}
 
 export type RequestView = StoredRequest<ResolvedArchitectureRequest, RequestProgress, RequestResult>
 
@@ -419,13 +431,13 @@ export class ArchitectureRequests {
     }
     add(found.best)
     for (const c of [...found.front].sort(byPredicted).slice(0, req.confirm)) add(c)
-    // Per op, the largest anchors that fit (deepest then widest, and widest then deepest; then the
-    // most latency). Within one family those are the better-trained networks, which the predictor,
-    // from a few dozen evaluations, ranks less reliably (bench:nas: mbconv w16 stacks ranked above
-    // conv networks that fit).
+    // Per op, the largest anchor that fits (deepest, then widest, then the most latency). Within one family
+    // that is the better-trained network, which the predictor, from a few dozen evaluations, ranks
+    // less reliably (bench:nas: mbconv w16 stacks ranked above conv networks that fit).
     for (const op of space.ops) {
       const ofOp = found.seeds.filter((c) => c.architecture.blocks[0].op === op)
-      anchorsByOrder(ofOp, (c) => c.architecture, (a, b) => b.latencyMs - a.latencyMs || b.params - a.params, 1).forEach(add)
+      const [largest] = ofOp.sort((a, b) => largerAnchorFirst(a.architecture, b.architecture) || b.latencyMs - a.latencyMs || b.params - a.params)
+      if (largest) add(largest)
     }
     const confirmed: Confirmation[] = []
     for (const [i, c] of shortlist.entries()) {
@@ -528,8 +540,8 @@ export class ArchitectureRequests {
   /**
    * The blocks one profiling round measures: those missing from candidates that could still fit the
    * budget (their known blocks alone do not exceed it), whole candidates at a time up to
-   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two largest anchors of each order confirmation
-   * takes them in (then the most known compute; the predictor ranks them low, so by accuracy alone they
+   * LAZY_PROFILING_MAX_BLOCKS. First, per op, the two largest anchors (in the order confirmation
+   * takes them, then the most known compute; the predictor ranks them low, so by accuracy alone they
    * would never be profiled), then the most accurate candidates (predicted).
    */
   private blocksWorthProfiling(predictor: LatencyPredictor, ids: readonly string[], accuracyOf: (archs: Architecture[]) => number[], budgetMs: number, anchorIds: ReadonlySet<string>): BlockSpec[] {
@@ -540,12 +552,11 @@ export class ArchitectureRequests {
     const acc = accuracyOf(open.map((c) => c.arch))
     const first = new Set<string>()
     for (const op of new Set(open.map((c) => c.arch.blocks[0].op)))
-      anchorsByOrder(
-        open.filter((c) => anchorIds.has(c.p.id) && c.arch.blocks[0].op === op),
-        (c) => c.arch,
-        (a, b) => b.p.knownBlockSumMs - a.p.knownBlockSumMs,
-        2,
-      ).forEach((c) => first.add(c.p.id))
+      open
+        .filter((c) => anchorIds.has(c.p.id) && c.arch.blocks[0].op === op)
+        .sort((a, b) => largerAnchorFirst(a.arch, b.arch) || b.p.knownBlockSumMs - a.p.knownBlockSumMs)
+        .slice(0, 2)
+        .forEach((c) => first.add(c.p.id))
     const ranked = open.map((c, i) => ({ ...c, accuracy: acc[i] })).sort((a, b) => Number(first.has(b.p.id)) - Number(first.has(a.p.id)) || b.accuracy - a.accuracy)
     const out = new Map<string, BlockSpec>()
     for (const { arch, p } of ranked) {
