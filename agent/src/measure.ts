@@ -242,7 +242,7 @@ function pooled(timings: readonly WindowTiming[]): WindowResult {
  * thread) for a target's passes to fall in different spells of host noise; one pass: a group is
  * one window, so results and progress come window by window as before.
  */
-export const WINDOWS_PER_GROUP = 24
+const WINDOWS_PER_GROUP = 24
 function groupWindows<T>(windows: T[], passes: number): T[][] {
   const size = passes === 1 ? 1 : WINDOWS_PER_GROUP
   const groups: T[][] = []
