@@ -18,9 +18,8 @@ import { encodeCheckpoint, loadCheckpoint, type Checkpoint } from '../nas/maml/c
 import { metaEvaluate } from '../nas/maml/evaluate.ts'
 import { metaTrain } from '../nas/maml/meta-train.ts'
 import { withWay } from '../nas/maml/with-way.ts'
-import { mutate } from '../nas/search/operators.ts'
 import { accuracyPredictorFromJson, fitAccuracyPredictor, type AccuracyPredictor, type AccuracySample } from '../nas/search/accuracy-predictor.ts'
-import { evaluateSubnet, loadSupernetCheckpoint, NEIGHBOUR_MUTATION, SandwichSampler, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
+import { evaluateSubnet, loadSupernetCheckpoint, SandwichSampler, subnetCheckpoint, type SupernetCheckpoint } from '../nas/supernet/index.ts'
 import { SUBNET_OPTIMIZATION } from '../nas/supernet/sessions.ts'
 import { openChosenDataset, readRunRecord, type DatasetChoice } from '../nas/maml/run-record.ts'
 import type { AccuracySource, FewShotTask, MeasuredAccuracy } from './accuracy-source.ts'
@@ -89,7 +88,7 @@ export async function openSupernetSource(checkpointPath: string, opts: SupernetS
     const ends = ck.space.ops.flatMap((op) => [sandwich.largest(op), sandwich.smallest(op)])
     const quarter = Math.round(n / 4)
     const uniform = sandwich.sampleUniformWithinCap(rng, quarter)
-    const neighbours = sandwich.sampleNeighboursWithinCap(rng, uniform, quarter, (a) => mutate(a, rng, { prob: NEIGHBOUR_MUTATION, space: ck.space }))
+    const neighbours = sandwich.sampleNeighboursWithinCap(rng, uniform, quarter, (a) => sandwich.neighbour(rng, a))
     const taken = new Set([...ends, ...uniform, ...neighbours].map(architectureId))
     const rest = sandwich.sampleWithinCap(rng, n).filter((a) => !taken.has(architectureId(a)))
     const archs = [...ends, ...uniform, ...neighbours, ...rest.slice(0, Math.max(0, n - taken.size))]

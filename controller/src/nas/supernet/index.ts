@@ -6,7 +6,7 @@
 export { supernetLayout, initSupernetParams, sharedName, type SupernetLayout, type SharedEntry } from './supernet-layout.ts'
 export { subnetPlan, gatherParams, scatterAdd, type SubnetPlan } from './subnet-plan.ts'
 export { SubnetCache, type Subnet } from './subnet-cache.ts'
-export { SandwichSampler, NEIGHBOUR_MUTATION, type SubnetDraw, type SubnetRole, type SandwichOptions } from './sandwich.ts'
+export { SandwichSampler, type SubnetDraw, type SubnetRole, type SandwichOptions } from './sandwich.ts'
 export { trainingCost, relativeCost, architectureActivations, conv4Architecture, type TrainingCost } from './compute-cap.ts'
 export { resolveSupernetConfig, SUPERNET_DEFAULTS, type SupernetConfig, type SupernetConfigInput } from './config.ts'
 export {

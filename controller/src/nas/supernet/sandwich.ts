@@ -8,8 +8,8 @@
  *   - smallest(op): the lightest uniform one (fewest blocks, smallest g, width, kernel, expansion);
  *   - random: members of the space within the cap, each kept for `randomReuse` iterations
  *     (staggered, so one slot changes at a time) because compiling a new sub-network's sessions
- *     costs several tasks' time. A `nearUniform` share of them are a uniform network a mutation
- *     away (NEIGHBOUR_MUTATION), the rest drawn uniformly (shared's sampleArchitecture): searches
+ *     costs several tasks' time. A `nearUniform` share of them are a uniform network's neighbour
+ *     (`neighbour`: about one gene changed), the rest drawn uniformly (shared's sampleArchitecture): searches
  *     start from the uniform networks and spend their generations a few mutations from them, a
  *     region that random mixes of the whole space (each trained for 10 of thousands of
  *     iterations) leave untrained.
@@ -51,7 +51,7 @@ export interface SandwichOptions {
 }
 
 /** Per-gene redraw chance for a uniform network's neighbour: about one gene of the ~20 a 4-block network has. */
-export const NEIGHBOUR_MUTATION = 0.06
+const NEIGHBOUR_MUTATION = 0.06
 
 /** Random draws tried for one sub-network within the cap before giving up. */
 const MAX_DRAWS = 1000
@@ -126,7 +126,7 @@ export class SandwichSampler {
     const near = (this.opts.nearUniform ?? 0) > 0 && rng.next() < this.opts.nearUniform!
     const uniform = near ? (this.uniformCache ??= this.uniformWithinCap()) : []
     for (let i = 0; i < MAX_DRAWS; i++) {
-      const arch = near ? mutate(rng.pick(uniform), rng, { prob: NEIGHBOUR_MUTATION, space: this.space }) : sampleArchitecture(rng, this.space)
+      const arch = near ? this.neighbour(rng, rng.pick(uniform)) : sampleArchitecture(rng, this.space)
       if (this.withinCap(arch)) {
         this.randomBySlot.set(slot, { epoch, arch })
         return arch
@@ -173,6 +173,11 @@ export class SandwichSampler {
       if (this.withinCap(arch)) out.set(architectureId(arch), arch)
     }
     return [...out.values()]
+  }
+
+  /** `arch` with each gene redrawn at NEIGHBOUR_MUTATION: the neighbourhood searches explore around the anchors. */
+  neighbour(rng: Rng, arch: Architecture): Architecture {
+    return mutate(arch, rng, { prob: NEIGHBOUR_MUTATION, space: this.space })
   }
 
   /**
